@@ -1,0 +1,3 @@
+from rayctl.cli import main
+
+main()

@@ -1,0 +1,38 @@
+"""rayctl's command line: `main()` is the console-script entry point."""
+
+from __future__ import annotations
+
+import sys
+
+from rayctl.errors import ExitCode, RayctlError
+
+
+def main() -> None:
+    from rayctl.cli import cluster_cmds, run_cmd, spec_cmds  # noqa: F401  (registers the commands)
+    from rayctl.cli.app import app, debug_enabled, err
+
+    try:
+        app(standalone_mode=False)
+    except RayctlError as exc:
+        if debug_enabled():
+            raise
+        err(f"error: {exc}")
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        err("interrupted")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:  # click's own usage errors and aborts
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            err("aborted")
+            sys.exit(int(ExitCode.INTERRUPTED))
+        if debug_enabled():
+            raise
+        err(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)")
+        sys.exit(70)
