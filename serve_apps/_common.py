@@ -4,7 +4,8 @@ Stable API (other apps import it; extend, don't change signatures):
 
 - args:    ``check_args(app, args, allowed, required=())``, ``typed(app, args, key, kind, default)``,
            ``check_device(app, device)``, ``resolve_device(app, args)``  -> ValueError naming the key.
-- device:  ``DEVICES``, ``gpu_actor_options(device, num_gpus)``, ``torch_device(device)``, ``hf_token(env_name)``.
+- device:  ``DEVICES``, ``gpu_actor_options(device, num_gpus)``, ``torch_device(device)``,
+           ``hf_token(env_name)``.
 - HTTP:    ``BadRequest(message, status=400, kind="bad_request")`` (``.response()``),
            ``json_error(status, message, kind="error")``  -> ``{"error": {"type", "message", "status"}}``,
            ``read_json(request, max_bytes=..., allow_empty=False)``, ``require_text(payload, field="text")``,
@@ -60,7 +61,7 @@ def check_args(
 
 
 def typed(app: str, args: Mapping[str, Any], key: str, kind: type | tuple[type, ...], default: Any) -> Any:
-    """args[key] (or default), type-checked; bools are not accepted as numbers. An int is accepted for float."""
+    """args[key] (or default), type-checked; bools are not numbers; an int is accepted for float."""
     value = args.get(key, default)
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if float in kinds and int not in kinds:
@@ -132,13 +133,17 @@ def error_body(status: int, message: str, kind: str = "error") -> dict[str, Any]
     return {"error": {"type": kind, "message": message, "status": status}}
 
 
-def json_error(status: int, message: str, kind: str = "error", headers: Mapping[str, str] | None = None) -> JSONResponse:
+def json_error(
+    status: int, message: str, kind: str = "error", headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     from starlette.responses import JSONResponse
 
     return JSONResponse(error_body(status, message, kind), status_code=status, headers=dict(headers or {}))
 
 
-async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES, *, allow_empty: bool = False) -> Any:
+async def read_json(
+    request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES, *, allow_empty: bool = False
+) -> Any:
     """The request body parsed as JSON; BadRequest (413/400) when oversize or malformed."""
     length = request.headers.get("content-length")
     if length is not None:
@@ -171,7 +176,9 @@ def require_text(payload: Any, field: str = "text") -> str:
         raise BadRequest(f"missing field {field!r}", 422, "invalid_request")
     value = payload[field]
     if not isinstance(value, str):
-        raise BadRequest(f"field {field!r} must be a string, got {type(value).__name__}", 422, "invalid_request")
+        raise BadRequest(
+            f"field {field!r} must be a string, got {type(value).__name__}", 422, "invalid_request"
+        )
     if not value.strip():
         raise BadRequest(f"field {field!r} must not be empty", 422, "invalid_request")
     return value
@@ -181,7 +188,7 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 def json_errors(fn: F) -> F:
-    """Decorate an async request handler: BadRequest -> its 4xx JSON; any other exception -> 500 JSON (logged)."""
+    """Decorate an async request handler: BadRequest -> its 4xx JSON; other exceptions -> 500 JSON."""
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -189,7 +196,7 @@ def json_errors(fn: F) -> F:
             return await fn(*args, **kwargs)
         except BadRequest as exc:
             return exc.response()
-        except Exception as exc:  # noqa: BLE001 - never a bare 500 without a JSON body
+        except Exception as exc:
             logger.exception("unhandled error in %s", getattr(fn, "__qualname__", fn))
             return json_error(500, f"internal error: {type(exc).__name__}: {exc}", "internal_error")
 
@@ -206,12 +213,12 @@ def replica_info() -> dict[str, Any]:
         rid = ctx.replica_id
         info["replica_id"] = getattr(rid, "unique_id", str(rid))
         info["deployment"] = getattr(ctx, "deployment", None)
-    except Exception:  # noqa: BLE001 - outside a replica
+    except Exception:
         pass
     try:
         import ray
 
         info["actor_id"] = ray.get_runtime_context().get_actor_id()
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     return info
