@@ -1,0 +1,58 @@
+"""Validation results: errors stop a command (exit 3), warnings are printed and do not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Literal["error", "warning"]
+    path: str  # field path in the checked document, e.g. spec.rayClusterConfig.workerGroupSpecs[0].replicas
+    message: str  # what is wrong and how to fix it
+    source: str = ""  # file (and document) the finding belongs to
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        return f"{where}{self.path}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    findings: list[Finding] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # "RayService/name" per object validated
+    skipped: list[str] = field(default_factory=list)  # "Kind/name (why)" per object not validated
+    notes: list[str] = field(default_factory=list)  # e.g. "Ray's Serve schema not checked: ray is not installed"
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def extend(self, other: ValidationReport) -> None:
+        self.findings.extend(other.findings)
+        self.checked.extend(other.checked)
+        self.skipped.extend(other.skipped)
+        self.notes.extend(n for n in other.notes if n not in self.notes)
+
+
+class Collector:
+    """Accumulates findings under a path prefix."""
+
+    def __init__(self, source: str = "") -> None:
+        self.source = source
+        self.findings: list[Finding] = []
+
+    def error(self, path: str, message: str) -> None:
+        self.findings.append(Finding("error", path, message, self.source))
+
+    def warning(self, path: str, message: str) -> None:
+        self.findings.append(Finding("warning", path, message, self.source))
