@@ -1,0 +1,443 @@
+"""`rayctl run`: run a spec's Serve applications on a local Ray that rayctl starts and stops.
+
+The applications are deployed from exactly the `serveConfigV2` that `rayctl render` embeds in the RayService
+(`rayctl.render.render(spec, profile=...).serve_config`), through Serve's declarative config API (the same path the
+KubeRay operator uses through the dashboard), on an in-process local Ray: no `ray start`, no dashboard, no token
+juggling, and every port is chosen free (`--port` only fixes the HTTP port).
+
+Ray is imported lazily: without ray[serve] installed, the functions raise DependencyError with the install command.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rayctl.errors import DependencyError, ExitCode, RayctlError, WaitTimeoutError
+
+INSTALL_HINT = (
+    "pip install 'ray[serve]==2.60.0'  (or: hack/install-serve-deps.sh to get every serve dependency)"
+)
+DEFAULT_EXAMPLE = Path(__file__).resolve().parent / "examples" / "pipeline.yaml"
+
+# Suffix of the main endpoint of each bundled app, relative to its route prefix (contracts.md "Routes").
+APP_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "serve_apps.hello:app_builder": ("GET", ""),
+    "serve_apps.pipeline:app_builder": ("POST", "/analyze"),
+    "serve_apps.classifier:app_builder": ("POST", "/classify"),
+    "serve_apps.ab_router:app_builder": ("POST", "/"),
+    "serve_apps.vllm_app:app_builder": ("POST", "/generate"),
+    "serve_apps.llm:app_builder": ("GET", "/v1/models"),
+}
+
+SAMPLE_TEXT = (
+    "Ray Serve is a scalable model serving library for building online inference APIs. "
+    "It lets you compose several models and business logic into one application, written in plain Python. "
+    "Teams love how easy it is to scale each part of the pipeline independently on a cluster. "
+    "Deployments can batch requests, which improves throughput on GPUs dramatically. "
+    "Some users find the configuration surface large at first, but the documentation is excellent. "
+    "KubeRay runs these applications on Kubernetes with zero-downtime upgrades."
+)
+
+
+class DeployFailedError(RayctlError):
+    """A Serve application went DEPLOY_FAILED (the message carries Ray's own message)."""
+
+    exit_code = ExitCode.CLUSTER
+
+
+class SmokeFailedError(RayctlError):
+    """A smoke request got no 2xx answer."""
+
+    exit_code = ExitCode.CLUSTER
+
+
+def require_ray() -> None:
+    try:
+        import ray  # noqa: F401
+        from ray import serve  # noqa: F401
+    except ImportError as exc:
+        raise DependencyError(
+            f"`rayctl run` needs Ray Serve, which is not installed ({exc})", hint=INSTALL_HINT
+        ) from None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------- serve config
+
+
+def force_cpu(serve_config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `serve_config` with every bundled app on `device: cpu` and no GPU requests in deployment overrides."""
+    cfg = copy.deepcopy(dict(serve_config))
+    for app in cfg.get("applications") or []:
+        if str(app.get("import_path", "")).startswith("serve_apps."):
+            args = app.setdefault("args", {}) or {}
+            args["device"] = "cpu"
+            app["args"] = args
+        for dep in app.get("deployments") or []:
+            opts = dep.get("ray_actor_options")
+            if isinstance(opts, dict):
+                opts.pop("num_gpus", None)
+                res = opts.get("resources")
+                if isinstance(res, dict):
+                    for key in [k for k in res if "gpu" in k.lower()]:
+                        res.pop(key)
+    return cfg
+
+
+def app_endpoints(serve_config: Mapping[str, Any], host: str, port: int) -> list[dict[str, Any]]:
+    """[{name, import_path, method, url, base_url}] for every application in the config."""
+    rows = []
+    for app in serve_config.get("applications") or []:
+        prefix = app.get("route_prefix", "/")
+        base = f"http://{host}:{port}{'' if prefix in (None, '/') else prefix.rstrip('/')}"
+        method, suffix = APP_ENDPOINTS.get(app.get("import_path", ""), ("GET", ""))
+        url = (
+            base + suffix
+            if suffix
+            else (base if base.endswith("/") or prefix not in (None, "/") else base + "/")
+        )
+        rows.append(
+            {
+                "name": app.get("name"),
+                "import_path": app.get("import_path"),
+                "method": method,
+                "url": url,
+                "base_url": base,
+                "route_prefix": prefix,
+                "args": app.get("args") or {},
+            }
+        )
+    return rows
+
+
+def serve_config_from_spec(
+    spec_path: str | Path | None, *, profile: str | None, overrides: tuple[str, ...] | list[str] = ()
+) -> dict[str, Any]:
+    """The spec's serveConfigV2, exactly as `rayctl render` embeds it (the default example when spec_path is None)."""
+    path = Path(spec_path) if spec_path is not None else DEFAULT_EXAMPLE
+    if spec_path is None and not path.exists():
+        raise RayctlError(f"the embedded default example {path} is missing from this rayctl installation")
+    from rayctl.render import render
+    from rayctl.spec import load_spec
+
+    rendered = render(load_spec(path, overrides), profile=profile)
+    return copy.deepcopy(dict(rendered.serve_config))
+
+
+def load_serve_config_file(path: str | Path) -> dict[str, Any]:
+    """A raw serveConfigV2 (YAML or JSON; a RayService manifest is accepted too and its serveConfigV2 taken)."""
+    import yaml
+
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise RayctlError(f"cannot read {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RayctlError(f"{path}: not valid YAML/JSON: {exc}") from None
+    if isinstance(data, dict) and data.get("kind") == "RayService":
+        data = (data.get("spec") or {}).get("serveConfigV2")
+        if isinstance(data, str):
+            data = yaml.safe_load(data)
+    if not isinstance(data, dict) or not isinstance(data.get("applications"), list):
+        raise RayctlError(f"{path}: expected a Serve config with an 'applications' list")
+    return data
+
+
+# --------------------------------------------------------------------------------------------- local Ray + Serve
+
+
+@dataclass
+class LocalServe:
+    """A local Ray + Serve started by rayctl (or attached to one already initialised in this process)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    num_cpus: int | None = None
+    log_to_driver: bool = False
+    started_ray: bool = field(default=False, init=False)
+
+    def start(self) -> LocalServe:
+        require_ray()
+        import ray
+        from ray import serve
+
+        if not self.port:
+            self.port = free_port(self.host)
+        # Replicas must import serve_apps even from a plain checkout: put its parent first on their path.
+        root = str(Path(__file__).resolve().parent.parent)
+        parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if root not in parts:
+            os.environ["PYTHONPATH"] = os.pathsep.join([root, *parts])
+        if not ray.is_initialized():
+            ray.init(
+                num_cpus=self.num_cpus
+                or max(8, os.cpu_count() or 1),  # logical CPUs: fractional replicas fit
+                include_dashboard=False,
+                namespace="rayctl-run",
+                log_to_driver=self.log_to_driver,
+                configure_logging=True,
+                logging_level="WARNING",
+            )
+            self.started_ray = True
+        serve.start(http_options={"host": self.host, "port": self.port})
+        return self
+
+    def deploy(self, serve_config: Mapping[str, Any]) -> None:
+        """Apply `serve_config` declaratively (apps deployed earlier from a config and absent here are removed)."""
+        from ray.serve._private.api import serve_start
+        from ray.serve.schema import ServeDeploySchema
+
+        cfg = copy.deepcopy(dict(serve_config))
+        cfg.pop("http_options", None)  # the local host/port win over the cluster's
+        cfg.pop("grpc_options", None)
+        schema = (
+            ServeDeploySchema.model_validate(cfg)
+            if hasattr(ServeDeploySchema, "model_validate")
+            else ServeDeploySchema.parse_obj(cfg)
+        )
+        client = serve_start(http_options={"host": self.host, "port": self.port})
+        client.deploy_apps(schema)
+
+    def wait_ready(
+        self,
+        app_names: list[str],
+        *,
+        timeout_s: float = 600.0,
+        progress: Callable[[str], None] | None = None,
+        poll_s: float = 0.5,
+    ) -> None:
+        """Block until every app is RUNNING; DeployFailedError on DEPLOY_FAILED, WaitTimeoutError on timeout."""
+        from ray import serve
+
+        deadline = time.monotonic() + timeout_s
+        seen: dict[str, str] = {}
+        last_status = None
+        while True:
+            status = serve.status()
+            last_status = status
+            all_running = True
+            for name in app_names:
+                app = status.applications.get(name)
+                if app is None:
+                    all_running = False
+                    _report(progress, seen, name, "NOT_STARTED")
+                    continue
+                app_status = str(getattr(app.status, "value", app.status))
+                for dep_name, dep in sorted(app.deployments.items()):
+                    replicas = ", ".join(
+                        f"{getattr(k, 'value', k)}: {v}"
+                        for k, v in sorted(dep.replica_states.items(), key=lambda kv: str(kv[0]))
+                        if v
+                    )
+                    dep_status = str(getattr(dep.status, "value", dep.status))
+                    _report(
+                        progress,
+                        seen,
+                        f"{name}/{dep_name}",
+                        f"{dep_status}" + (f" ({replicas})" if replicas else ""),
+                    )
+                _report(progress, seen, name, app_status)
+                if app_status == "DEPLOY_FAILED":
+                    details = [app.message] + [
+                        f"{d}: {dep.message}" for d, dep in app.deployments.items() if dep.message
+                    ]
+                    raise DeployFailedError(
+                        f"application {name!r} failed to deploy:\n" + "\n".join(m for m in details if m),
+                        hint="fix the spec (or the app's args) and rerun; `--debug` shows rayctl's own traceback",
+                    )
+                if app_status != "RUNNING":
+                    all_running = False
+            if all_running:
+                return
+            if time.monotonic() > deadline:
+                summary = {
+                    n: str(getattr(a.status, "value", a.status)) for n, a in last_status.applications.items()
+                }
+                raise WaitTimeoutError(f"applications not RUNNING after {timeout_s:.0f}s: {summary}")
+            time.sleep(poll_s)
+
+    def shutdown(self, timeout_s: float = 60.0) -> None:
+        """Shut Serve down (bounded in time), then Ray if rayctl started it."""
+        try:
+            import ray
+            from ray import serve
+        except ImportError:
+            return
+        t = threading.Thread(target=_quiet(serve.shutdown), daemon=True)
+        t.start()
+        t.join(timeout_s)
+        if self.started_ray and ray.is_initialized():
+            ray.shutdown()
+            self.started_ray = False
+
+
+def _quiet(fn: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            fn()
+        except Exception:
+            pass
+
+    return run
+
+
+def _report(progress: Callable[[str], None] | None, seen: dict[str, str], key: str, state: str) -> None:
+    if seen.get(key) != state:
+        seen[key] = state
+        if progress is not None:
+            progress(f"  {key}: {state}")
+
+
+# --------------------------------------------------------------------------------------------- smoke requests
+
+
+def sample_request(endpoint: Mapping[str, Any]) -> tuple[str, str, bytes | None, dict[str, str]]:
+    """(method, url, body, headers) of one meaningful request to the app behind `endpoint`."""
+    path = endpoint.get("import_path", "")
+    args = endpoint.get("args") or {}
+    url = endpoint["url"]
+    headers = {"content-type": "application/json"}
+    body: Any = None
+    if path == "serve_apps.pipeline:app_builder":
+        body = {"text": SAMPLE_TEXT}
+    elif path == "serve_apps.classifier:app_builder":
+        body = {"text": "The home team won the championship final in overtime last night."}
+    elif path == "serve_apps.ab_router:app_builder":
+        body = {"text": SAMPLE_TEXT}
+        headers[str(args.get("sticky_header", "x-user-id"))] = "rayctl-smoke-user"
+    elif path == "serve_apps.vllm_app:app_builder":
+        body = {"prompt": "Ray Serve is", "max_tokens": 16}
+    method = endpoint.get("method", "GET")
+    return method, url, (json.dumps(body).encode() if body is not None else None), headers
+
+
+def http_request(
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout_s: float = 120.0,
+) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, exc.read()
+
+
+def smoke(
+    serve_config: Mapping[str, Any], host: str, port: int, out: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """One sample request per app; prints each response; SmokeFailedError if any is not 2xx."""
+    results = []
+    failed = []
+    for ep in app_endpoints(serve_config, host, port):
+        method, url, body, headers = sample_request(ep)
+        t0 = time.perf_counter()
+        try:
+            status, resp_headers, data = http_request(method, url, body, headers)
+        except OSError as exc:
+            status, resp_headers, data = 0, {}, str(exc).encode()
+        ms = (time.perf_counter() - t0) * 1000
+        text = data.decode("utf-8", "replace")
+        out(f"{ep['name']}: {method} {url} -> {status} ({ms:.0f} ms)")
+        out(text.strip())
+        results.append(
+            {"app": ep["name"], "url": url, "status": status, "body": text, "headers": resp_headers}
+        )
+        if not 200 <= status < 300:
+            failed.append(f"{ep['name']} ({status})")
+    if failed:
+        raise SmokeFailedError(f"smoke request(s) failed: {', '.join(failed)}")
+    return results
+
+
+# --------------------------------------------------------------------------------------------- `rayctl run`
+
+
+def run(
+    serve_config: Mapping[str, Any],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    profile: str | None = None,
+    block: bool = True,
+    smoke_test: bool = False,
+    timeout_s: float = 900.0,
+    out: Callable[[str], None] = print,
+    err: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+) -> int:
+    """Deploy `serve_config` locally, print the URLs, then serve until Ctrl-C (block), run the smoke requests and
+    stop (smoke_test), or stop at once (neither). Returns the process exit code; Ctrl-C/SIGTERM -> 130."""
+    require_ray()
+    cfg = force_cpu(serve_config) if profile == "cpu" else copy.deepcopy(dict(serve_config))
+    apps = [a["name"] for a in cfg.get("applications") or []]
+    if not apps:
+        raise RayctlError("the serve config has no applications")
+    local = LocalServe(host=host, port=port)
+    previous_term = signal.getsignal(signal.SIGTERM)
+
+    def _on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_term)
+    try:
+        err(f"starting a local Ray + Serve (HTTP on {host}:{port or 'a free port'}) ...")
+        local.start()
+        err(f"deploying {len(apps)} application(s): {', '.join(apps)}")
+        local.deploy(cfg)
+        local.wait_ready(apps, timeout_s=timeout_s, progress=err)
+        err("all applications RUNNING")
+        for ep in app_endpoints(cfg, host, local.port):
+            out(f"{ep['name']}: {ep['method']} {ep['url']}")
+        if smoke_test:
+            smoke(cfg, host, local.port, out)
+        elif block:
+            err("serving; press Ctrl-C to stop")
+            while True:
+                time.sleep(3600)
+        return 0
+    except KeyboardInterrupt:
+        err("interrupted: shutting down Serve and Ray ...")
+        return int(ExitCode.INTERRUPTED)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave Ray half-stopped
+        try:
+            local.shutdown()
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGTERM, previous_term)
+        err("stopped")

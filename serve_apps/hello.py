@@ -1,0 +1,49 @@
+"""`hello`: the smallest bundled Serve app (deployment `Hello`).
+
+serveConfigV2: `import_path: serve_apps.hello:app_builder`, `args: {message: str}`; serves `GET/POST <route_prefix>`
+with `{"message": ...}`.
+
+Importing this module never needs a GPU, torch or transformers; it needs ray[serve] (and so starlette) only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+from starlette.requests import Request
+
+from serve_apps._common import check_args, json_error, resolve_device, typed
+
+DEFAULT_MESSAGE = "Hello from rayctl!"
+
+
+# --------------------------------------------------------------------------------------------- the app
+
+
+@serve.deployment(max_ongoing_requests=100, max_queued_requests=1000)
+class Hello:
+    def __init__(self, message: str = DEFAULT_MESSAGE) -> None:
+        self._message = message
+
+    async def __call__(self, request: Request) -> Any:
+        if request.method not in ("GET", "POST", "HEAD"):
+            return json_error(
+                405, f"method {request.method} not allowed; use GET or POST", "method_not_allowed"
+            )
+        return {"message": self._message}
+
+    async def handle_json(self, payload: Any) -> dict[str, Any]:
+        """Programmatic entry point (used by the A/B router's `app` variants)."""
+        return {"message": self._message}
+
+    def check_health(self) -> None:
+        if not isinstance(self._message, str):
+            raise RuntimeError("Hello is misconfigured")
+
+
+def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
+    args = check_args("hello", args, ("message", "device"))
+    message = typed("hello", args, "message", str, DEFAULT_MESSAGE)
+    resolve_device("hello", args)  # accepted for uniformity; Hello needs no accelerator
+    return Hello.bind(message)

