@@ -1,0 +1,188 @@
+"""serve_apps.vllm_app on a real local Ray Serve with the CPU build of vLLM and the tiny model.
+
+Deployed once for the module, declaratively (import_path + args + deployments overrides, as in serveConfigV2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.serve
+
+APP = "vllm-test"
+ROUTE = "/vllm"
+MAX_TOKENS_LIMIT = 64
+MAX_PROMPT_CHARS = 200
+MAX_ONGOING = 2
+MAX_QUEUED = 2
+
+
+@pytest.fixture(scope="module")
+def vllm_url(serve_env: Any, tiny_model: Any) -> Any:
+    url = serve_env.deploy(
+        {
+            "name": APP,
+            "route_prefix": ROUTE,
+            "import_path": "serve_apps.vllm_app:app_builder",
+            "args": {
+                "model": str(tiny_model),
+                "served_model_name": "tiny",
+                "device": "cpu",
+                "engine_kwargs": {"max_model_len": 512, "enforce_eager": True, "max_num_seqs": 8},
+                "max_tokens_limit": MAX_TOKENS_LIMIT,
+                "max_prompt_chars": MAX_PROMPT_CHARS,
+            },
+            "deployments": [
+                {
+                    "name": "VLLMDeployment",
+                    "max_ongoing_requests": MAX_ONGOING,
+                    "max_queued_requests": MAX_QUEUED,
+                    "ray_actor_options": {"num_cpus": 1},
+                }
+            ],
+        }
+    )
+    yield url
+    serve_env.delete(APP)
+
+
+def _post(url: str, body: Any, **kw: Any) -> Any:
+    import httpx
+
+    if isinstance(body, (bytes, str)):
+        return httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=60, **kw)
+    return httpx.post(url, json=body, timeout=60, **kw)
+
+
+def test_module_import_is_light() -> None:
+    for name in [m for m in sys.modules if m.startswith("serve_apps.vllm_app")]:
+        del sys.modules[name]
+    import importlib
+    import subprocess
+
+    code = (
+        "import sys, serve_apps.vllm_app, serve_apps.llm;"
+        "bad=[m for m in ('vllm','torch','transformers') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    importlib.import_module("serve_apps.vllm_app")
+
+
+def test_builder_rejects_unknown_args() -> None:
+    from serve_apps.vllm_app import app_builder
+
+    with pytest.raises(ValueError, match="bogus"):
+        app_builder({"model": "x", "bogus": 1})
+    with pytest.raises(ValueError, match="model"):
+        app_builder({})
+    with pytest.raises(ValueError, match="device"):
+        app_builder({"model": "x", "device": "tpu"})
+
+
+def test_generate(vllm_url: str) -> None:
+    r = _post(f"{vllm_url}/generate", {"prompt": "hello world", "max_tokens": 8, "temperature": 0.5})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert isinstance(body["text"], str)
+    assert 1 <= body["tokens"] <= 8
+    assert body["model"] == "tiny"
+
+
+def test_generate_defaults_and_greedy_is_deterministic(vllm_url: str) -> None:
+    a = _post(f"{vllm_url}/generate", {"prompt": "the cat", "temperature": 0, "max_tokens": 6}).json()
+    b = _post(f"{vllm_url}/generate", {"prompt": "the cat", "temperature": 0, "max_tokens": 6}).json()
+    assert a["text"] == b["text"] and a["tokens"] == b["tokens"]
+
+
+def test_generate_stream(vllm_url: str) -> None:
+    import httpx
+
+    with httpx.stream(
+        "POST",
+        f"{vllm_url}/generate",
+        json={"prompt": "ray serve", "max_tokens": 12, "stream": True},
+        timeout=60,
+    ) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("application/x-ndjson")
+        lines = [json.loads(line) for line in r.iter_lines() if line.strip()]
+    assert lines[-1]["done"] is True
+    chunks = lines[:-1]
+    assert chunks, lines
+    assert all("error" not in c for c in lines)
+    assert lines[-1]["tokens"] == chunks[-1]["tokens"] <= 12
+    assert [c["tokens"] for c in chunks] == sorted(c["tokens"] for c in chunks)
+
+
+BAD_BODIES = [
+    pytest.param(b"{not json", 400, id="malformed-json"),
+    pytest.param(b"", 400, id="empty-body"),
+    pytest.param(b"[1, 2]", 400, id="not-an-object"),
+    pytest.param({"max_tokens": 4}, 422, id="missing-prompt"),
+    pytest.param({"prompt": 42}, 422, id="prompt-not-str"),
+    pytest.param({"prompt": ""}, 422, id="prompt-empty"),
+    pytest.param({"prompt": "x" * (MAX_PROMPT_CHARS + 1)}, 422, id="prompt-too-long"),
+    pytest.param({"prompt": "hi", "temperature": "hot"}, 422, id="temperature-not-number"),
+    pytest.param({"prompt": "hi", "temperature": -0.1}, 422, id="temperature-below-0"),
+    pytest.param({"prompt": "hi", "temperature": 2.5}, 422, id="temperature-above-2"),
+    pytest.param({"prompt": "hi", "temperature": True}, 422, id="temperature-bool"),
+    pytest.param({"prompt": "hi", "top_p": 0}, 422, id="top_p-zero"),
+    pytest.param({"prompt": "hi", "top_p": 1.5}, 422, id="top_p-above-1"),
+    pytest.param({"prompt": "hi", "max_tokens": 0}, 422, id="max_tokens-zero"),
+    pytest.param({"prompt": "hi", "max_tokens": MAX_TOKENS_LIMIT + 1}, 422, id="max_tokens-above-limit"),
+    pytest.param({"prompt": "hi", "max_tokens": 2.5}, 422, id="max_tokens-float"),
+    pytest.param({"prompt": "hi", "max_tokens": "8"}, 422, id="max_tokens-str"),
+    pytest.param({"prompt": "hi", "stream": "yes"}, 422, id="stream-not-bool"),
+    pytest.param({"prompt": "hi", "bogus": 1}, 422, id="unknown-field"),
+    pytest.param(b'{"prompt": "hi", "temperature": NaN}', 422, id="temperature-nan"),
+]
+
+
+@pytest.mark.parametrize(("body", "status"), BAD_BODIES)
+def test_bad_input_is_4xx_json(vllm_url: str, body: Any, status: int) -> None:
+    r = _post(f"{vllm_url}/generate", body)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert err["status"] == status and err["message"]
+
+
+def test_bad_route_and_method(vllm_url: str) -> None:
+    import httpx
+
+    assert httpx.get(f"{vllm_url}/generate", timeout=30).status_code == 405
+    r = httpx.post(f"{vllm_url}/nope", json={"prompt": "hi"}, timeout=30)
+    assert r.status_code == 404 and r.json()["error"]["type"] == "not_found"
+
+
+def test_overload_is_503(vllm_url: str) -> None:
+    import httpx
+
+    n = 4 * (MAX_ONGOING + MAX_QUEUED)
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(timeout=120) as client:
+            body = {"prompt": "overload " * 10, "max_tokens": MAX_TOKENS_LIMIT, "temperature": 1.0}
+            rs = await asyncio.gather(*[client.post(f"{vllm_url}/generate", json=body) for _ in range(n)])
+            return [r.status_code for r in rs]
+
+    codes = asyncio.run(burst())
+    assert set(codes) <= {200, 503}, codes
+    assert 503 in codes, codes
+    assert 200 in codes, codes
+    # and the deployment recovers
+    r = _post(f"{vllm_url}/generate", {"prompt": "still alive?", "max_tokens": 4})
+    assert r.status_code == 200, r.text
+
+
+def test_health_reflects_engine(vllm_url: str) -> None:
+    from ray import serve
+
+    app = serve.status().applications[APP]
+    assert app.status == "RUNNING"
+    assert app.deployments["VLLMDeployment"].status == "HEALTHY"
