@@ -21,18 +21,17 @@ def main() -> None:
     except KeyboardInterrupt:
         err("interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))
-    except Exception as exc:  # click's own usage errors and aborts
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:  # click's (typer's vendored click) usage errors, exits and aborts
+        name = type(exc).__name__
+        if name == "Exit":
+            sys.exit(getattr(exc, "exit_code", 0))
+        if name == "Abort":
             err("aborted")
             sys.exit(int(ExitCode.INTERRUPTED))
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(exc.exit_code)
         if debug_enabled():
             raise
-        err(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)")
+        err(f"internal error: {name}: {exc} (rerun with --debug for a traceback)")
         sys.exit(70)

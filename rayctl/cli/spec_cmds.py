@@ -49,7 +49,7 @@ def _print_invalid(exc: Exception) -> None:
 
 @app.command()
 def render(
-    spec: str = typer.Argument(..., help="Spec file ('-' reads stdin)."),
+    spec: str = typer.Argument(..., metavar="SPEC", help="Spec file ('-' reads stdin)."),
     output: str = typer.Option("-", "--output", "-o", help="Write to FILE instead of stdout ('-')."),
     overrides: list[str] = typer.Option([], "--set", help="Override a spec value: path=value (repeatable)."),
     profile: str | None = typer.Option(None, "--profile", help=PROFILE_HELP),
@@ -81,7 +81,7 @@ def render(
 
 @app.command()
 def validate(
-    file: str = typer.Argument(..., help="A rayctl spec, or a manifest file (multi-document YAML is fine)."),
+    file: str = typer.Argument(..., metavar="FILE", help="A rayctl spec, or a manifest file (multi-document YAML is fine)."),
     overrides: list[str] = typer.Option([], "--set", help="Override a spec value: path=value (repeatable)."),
     profile: str | None = typer.Option(None, "--profile", help=PROFILE_HELP),
     crd_dir: Path | None = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),

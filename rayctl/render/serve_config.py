@@ -240,8 +240,23 @@ def application_config(app: AppBase, profile: Profile) -> dict[str, Any]:
     return entry
 
 
+def _tidy_numbers(value: Any) -> Any:
+    """Write whole floats as ints (1.0 -> 1): the spec types them as float, Ray accepts both, people read ints."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _tidy_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy_numbers(v) for v in value]
+    return value
+
+
 def serve_config(spec: DeploymentSpec, profile: Profile = None) -> dict[str, Any]:
     """The Ray Serve config (ServeDeploySchema) for the spec's applications."""
+    return _tidy_numbers(_serve_config(spec, profile))  # type: ignore[no-any-return]
+
+
+def _serve_config(spec: DeploymentSpec, profile: Profile) -> dict[str, Any]:
     serve = spec.serve
     http: dict[str, Any] = {"host": "0.0.0.0", "port": serve.http_port}
     if serve.request_timeout_s is not None:

@@ -157,20 +157,22 @@ class BundledApp(AppBase):
         default_factory=dict, description="Serve options per deployment, keyed by deployment name."
     )
 
-    @model_validator(mode="after")
-    def _known_deployments(self) -> BundledApp:
-        unknown = sorted(set(self.deployments) - set(self.DEPLOYMENTS))
-        if unknown and not self._dynamic_deployments():
+    @field_validator("deployments")
+    @classmethod
+    def _known_deployments(cls, value: dict[str, DeploymentOptions]) -> dict[str, DeploymentOptions]:
+        unknown = sorted(set(value) - set(cls.DEPLOYMENTS))
+        if unknown and not cls._dynamic_deployments():
             from rayctl.spec.suggest import did_you_mean
 
             name = unknown[0]
             raise ValueError(
-                f"app type {self.TYPE!r} has no deployment {name!r}{did_you_mean(name, self.DEPLOYMENTS)}; "
-                f"its deployments are: {', '.join(self.DEPLOYMENTS)}"
+                f"app type {cls.TYPE!r} has no deployment {name!r}{did_you_mean(name, cls.DEPLOYMENTS)}; "
+                f"its deployments are: {', '.join(cls.DEPLOYMENTS) or '(none: use `deployment`)'}"
             )
-        return self
+        return value
 
-    def _dynamic_deployments(self) -> bool:
+    @classmethod
+    def _dynamic_deployments(cls) -> bool:
         return False
 
 
@@ -327,8 +329,9 @@ class ABApp(BundledApp):
                              f"{', '.join(sorted(allowed))}")
         return self
 
-    def _dynamic_deployments(self) -> bool:
-        return True
+    @classmethod
+    def _dynamic_deployments(cls) -> bool:
+        return True  # Variant_<name> deployments depend on the variants; checked below
 
 
 class CustomApp(AppBase):

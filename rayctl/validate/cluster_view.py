@@ -72,6 +72,11 @@ def _start_param_resources(params: dict[str, Any]) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+def _int(value: Any, default: int) -> int:
+    """Ints from hand-written manifests; a wrong type is the CRD check's to report, not a crash here."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def group_views(rayservice: dict[str, Any], *, autoscaling_aware: bool = True) -> list[GroupView]:
     cluster = ((rayservice.get("spec") or {}).get("rayClusterConfig")) or {}
     views = []
@@ -92,10 +97,10 @@ def group_views(rayservice: dict[str, Any], *, autoscaling_aware: bool = True) -
         views.append(GroupView(
             name=str(group.get("groupName", f"#{index}")),
             path=f"spec.rayClusterConfig.workerGroupSpecs[{index}]",
-            replicas=int(group.get("replicas", 0) or 0),
-            min_replicas=int(group.get("minReplicas", 0) or 0),
-            max_replicas=int(group.get("maxReplicas", 2147483647)),
-            num_of_hosts=int(group.get("numOfHosts", 1) or 1),
+            replicas=_int(group.get("replicas"), 0),
+            min_replicas=_int(group.get("minReplicas"), 0),
+            max_replicas=_int(group.get("maxReplicas"), 2147483647),
+            num_of_hosts=max(_int(group.get("numOfHosts"), 1), 1),
             cpus=cpus or 0.0,
             gpus=gpus or 0.0,
             memory=memory or 0.0,

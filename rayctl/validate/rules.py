@@ -295,13 +295,18 @@ def check_serve_config(config: Any, groups: list[GroupView], autoscaling: bool, 
         known_args = BUNDLED_APP_ARGS.get(import_path)
         if known_args is not None:
             _unknown_keys(app.get("args"), known_args, f"{path}.args", out, f"{import_path} args")
-        if import_path in LLM_IMPORT_PATHS:
-            _check_llm(path, app, placement, groups)
-        for d_index, options in enumerate(app.get("deployments") or []):
-            if isinstance(options, dict):
-                _check_deployment(path, d_index, options, placement, app_name)
-        if import_path == "serve_apps.classifier:app_builder":
-            _check_batching(path, app, out)
+        try:
+            if import_path in LLM_IMPORT_PATHS:
+                _check_llm(path, app, placement, groups)
+            for d_index, options in enumerate(app.get("deployments") or []):
+                if isinstance(options, dict):
+                    _check_deployment(path, d_index, options, placement, app_name)
+            if import_path == "serve_apps.classifier:app_builder":
+                _check_batching(path, app, out)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # Wrong types in a hand-written config: Ray's schema check names the field; say why we stopped here.
+            out.error(path, f"application {app_name!r} has a value of the wrong type, so its placement could not "
+                            f"be checked ({type(exc).__name__}: {exc})")
 
 
 def _check_batching(path: str, app: dict[str, Any], out: Collector) -> None:

@@ -1,0 +1,135 @@
+"""Table-driven semantic rules: each rule fires with a message naming the field and the fix, and only then."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rayctl.core import InvalidError, render_file, validate_file
+from tests.conftest import EXAMPLES, RENDERED
+
+LLAMA70 = EXAMPLES / "llama-70b-tp4.yaml"
+HELLO = EXAMPLES / "hello.yaml"
+
+ERRORS = [
+    # (id, spec, overrides, path fragment, words)
+    ("tp-exceeds-gpus-per-pod", LLAMA70, ["workerGroups[0].gpus=2"], "serve.applications[0]",
+     "needs 4 GPUs on one node under STRICT_PACK"),
+    ("accelerator-not-offered", LLAMA70, ["serve.applications[0].acceleratorType=H100"], "serve.applications[0]",
+     "accelerator_type 'H100' is offered by no worker group"),
+    ("serve-max-exceeds-gpu-capacity", LLAMA70, ["serve.applications[0].deployment.autoscaling.maxReplicas=3"],
+     "serve.applications[0]", "can provide at most 8"),
+    ("capacity-without-ray-autoscaler", LLAMA70, ["autoscaling.enabled=false"], "serve.applications[0]",
+     "the Ray autoscaler is off"),
+    ("actor-not-in-bundle0", HELLO, ["serve.applications[0].deployments.Hello.placementGroupBundles=[{CPU: 1}]",
+                                     "serve.applications[0].deployments.Hello.rayActorOptions.numCpus=2"],
+     "serve.applications[0]", "runs in placement bundle 0"),
+    ("bundle-fits-no-group", HELLO, ["serve.applications[0].deployments.Hello.placementGroupBundles=[{CPU: 64}]"],
+     "serve.applications[0]", "fits no worker group"),
+    ("custom-resource-missing", HELLO, ["serve.applications[0].deployments.Hello.rayActorOptions.resources={tpu: 1}"],
+     "serve.applications[0]", "short of tpu"),
+    ("strict-pack-sum", HELLO, ["serve.applications[0].deployments.Hello.placementGroupBundles=[{CPU: 1}, {CPU: 1.5}]",
+                                "serve.applications[0].deployments.Hello.placementGroupStrategy=STRICT_PACK"],
+     "serve.applications[0]", "STRICT_PACK puts all bundles"),
+    ("no-worker-groups", HELLO, ["workerGroups=[]"], "serve.applications[0]", "no worker groups"),
+]
+
+
+@pytest.mark.parametrize(("spec", "overrides", "path", "words"), [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS])
+def test_rule_errors(spec: Path, overrides: list[str], path: str, words: str) -> None:
+    with pytest.raises(InvalidError) as caught:
+        render_file(spec, overrides=overrides)
+    errors = caught.value.report.errors
+    assert any(path in e.path and words in e.message for e in errors), [str(e) for e in errors]
+
+
+@pytest.mark.parametrize("spec", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_examples_have_no_errors(spec: Path) -> None:
+    assert render_file(spec).report.ok
+
+
+WARNINGS = [
+    ("image-tag-mismatch", HELLO, ["ray.image=rayproject/ray:2.50.0-py311"], "head", "does not match rayVersion"),
+    ("cpu-deployment-on-gpu-group", HELLO, ["workerGroups[0].gpus=1"], "serve.applications[0]",
+     "keeps a GPU pod alive"),
+    ("batch-cannot-fill", EXAMPLES / "classifier.yaml",
+     ["serve.applications[0].deployments.BatchClassifier.maxOngoingRequests=4"], "serve.applications[0]",
+     "batches can never fill"),
+]
+
+
+@pytest.mark.parametrize(("spec", "overrides", "path", "words"), [c[1:] for c in WARNINGS],
+                         ids=[c[0] for c in WARNINGS])
+def test_rule_warnings(spec: Path, overrides: list[str], path: str, words: str) -> None:
+    report = render_file(spec, overrides=overrides).report
+    assert report.ok
+    assert any(path in w.path and words in w.message for w in report.warnings), [str(w) for w in report.findings]
+
+
+def _manifest(tmp_path: Path, mutate: object) -> Path:
+    rs = yaml.safe_load((RENDERED / "hello.yaml").read_text())
+    mutate(rs)  # type: ignore[operator]
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(rs))
+    return path
+
+
+def _set_serve(rs: dict, fn: object) -> None:  # type: ignore[type-arg]
+    config = yaml.safe_load(rs["spec"]["serveConfigV2"])
+    fn(config)  # type: ignore[operator]
+    rs["spec"]["serveConfigV2"] = yaml.safe_dump(config)
+
+
+MANIFEST_ERRORS = [
+    ("misplaced-num-replicas", lambda rs: _set_serve(rs, lambda c: c["applications"][0].update(num_replicas=2)),
+     "applications[0].num_replicas", "Ray would silently ignore it"),
+    ("typo-in-deployment", lambda rs: _set_serve(rs, lambda c: c["applications"][0]["deployments"][0].update(
+        max_ongoing_request=3)), "deployments[0].max_ongoing_request", "did you mean 'max_ongoing_requests'"),
+    ("unknown-bundled-arg", lambda rs: _set_serve(rs, lambda c: c["applications"][0]["args"].update(mesage="x")),
+     "args.mesage", "did you mean 'message'"),
+    ("serve-config-not-yaml", lambda rs: rs["spec"].update(serveConfigV2="applications: [\n"),
+     "spec.serveConfigV2", "not valid YAML"),
+    ("name-too-long", lambda rs: rs["metadata"].update(name="x" * 48), "metadata.name", "at most 47"),
+    ("replicas-outside-bounds", lambda rs: rs["spec"]["rayClusterConfig"]["workerGroupSpecs"][0].update(replicas=9),
+     "workerGroupSpecs[0].replicas", "within minReplicas..maxReplicas"),
+    ("bad-upgrade-type", lambda rs: rs["spec"].update(upgradeStrategy={"type": "Recreate"}),
+     "spec.upgradeStrategy.type", "not accepted by the KubeRay operator"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "path", "words"), [c[1:] for c in MANIFEST_ERRORS],
+                         ids=[c[0] for c in MANIFEST_ERRORS])
+def test_manifest_rule_errors(tmp_path: Path, mutate: object, path: str, words: str) -> None:
+    with pytest.raises(InvalidError) as caught:
+        validate_file(_manifest(tmp_path, mutate), ray_schema=False)
+    errors = caught.value.report.errors
+    assert any(path in e.path and words in e.message for e in errors), [str(e) for e in errors]
+
+
+def test_deprecated_fields_warn(tmp_path: Path) -> None:
+    path = _manifest(tmp_path, lambda rs: rs["spec"].update(serviceUnhealthySecondThreshold=900))
+    report = validate_file(path, ray_schema=False)
+    assert any("no-op" in w.message for w in report.warnings)
+
+
+def test_crd_rejects_unknown_and_mistyped_fields(tmp_path: Path, crd_dir: Path) -> None:
+    def mutate(rs: dict) -> None:  # type: ignore[type-arg]
+        group = rs["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]
+        group["replica"] = 1
+        group["maxReplicas"] = "two"
+
+    with pytest.raises(InvalidError) as caught:
+        validate_file(_manifest(tmp_path, mutate), crd_dir=crd_dir, ray_schema=False)
+    messages = [str(e) for e in caught.value.report.errors]
+    assert any("workerGroupSpecs[0].replica" in m and "did you mean 'replicas'" in m for m in messages), messages
+    assert any("workerGroupSpecs[0].maxReplicas" in m and "integer" in m for m in messages), messages
+
+
+def test_multi_document_manifest_reports_skipped(tmp_path: Path, crd_dir: Path) -> None:
+    path = tmp_path / "multi.yaml"
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n" + (RENDERED / "hello.yaml").read_text())
+    report = validate_file(path, crd_dir=crd_dir, ray_schema=False)
+    assert report.checked == ["RayService/hello"]
+    assert report.skipped and report.skipped[0].startswith("ConfigMap/c")
