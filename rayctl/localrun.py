@@ -20,7 +20,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,7 @@ class LocalServe:
             os.environ["PYTHONPATH"] = os.pathsep.join([root, *parts])
         if not ray.is_initialized():
             ray.init(
+                address="local",  # always a private new cluster, never someone's `ray start` one
                 num_cpus=self.num_cpus
                 or max(8, os.cpu_count() or 1),  # logical CPUs: fractional replicas fit
                 include_dashboard=False,
@@ -208,17 +210,31 @@ class LocalServe:
                 logging_level="WARNING",
             )
             self.started_ray = True
-        serve.start(http_options={"host": self.host, "port": self.port})
+        from ray.serve._private.api import serve_start
+
+        client = serve_start(http_options={"host": self.host, "port": self.port})
+        # Serve may already run in this Ray (attached): its own HTTP options win, so report those.
+        http = client.http_config
+        if getattr(http, "port", None):
+            self.port = int(http.port)
+        if getattr(http, "host", None) and http.host not in ("0.0.0.0", "::", ""):
+            self.host = str(http.host)
         return self
 
-    def deploy(self, serve_config: Mapping[str, Any]) -> None:
-        """Apply `serve_config` declaratively (apps deployed earlier from a config and absent here are removed)."""
+    def deploy(self, serve_config: Mapping[str, Any], *, keep_others: bool = False) -> None:
+        """Apply `serve_config` declaratively. Apps deployed earlier from a config and absent here are removed,
+        unless keep_others (then their current configs are re-applied unchanged alongside)."""
         from ray.serve._private.api import serve_start
         from ray.serve.schema import ServeDeploySchema
 
         cfg = copy.deepcopy(dict(serve_config))
         cfg.pop("http_options", None)  # the local host/port win over the cluster's
         cfg.pop("grpc_options", None)
+        if keep_others:
+            names = {a.get("name") for a in cfg.get("applications") or []}
+            cfg["applications"] = list(cfg.get("applications") or []) + [
+                a for a in self.declarative_app_configs() if a.get("name") not in names
+            ]
         schema = (
             ServeDeploySchema.model_validate(cfg)
             if hasattr(ServeDeploySchema, "model_validate")
@@ -285,6 +301,11 @@ class LocalServe:
                 raise WaitTimeoutError(f"applications not RUNNING after {timeout_s:.0f}s: {summary}")
             time.sleep(poll_s)
 
+    def close(self) -> None:
+        """Stop Serve and Ray if this LocalServe started Ray; leave a Ray it attached to alone."""
+        if self.started_ray:
+            self.shutdown()
+
     def shutdown(self, timeout_s: float = 60.0) -> None:
         """Shut Serve down (bounded in time), then Ray if rayctl started it."""
         try:
@@ -298,6 +319,24 @@ class LocalServe:
         if self.started_ray and ray.is_initialized():
             ray.shutdown()
             self.started_ray = False
+
+
+@contextmanager
+def deployed(serve_config: Mapping[str, Any], *, timeout_s: float = 600.0,
+             progress: Callable[[str], None] | None = None, host: str = "127.0.0.1") -> Iterator[LocalServe]:
+    """Deploy `serve_config` next to whatever already runs (tests, benchmarks): starts a local Ray + Serve unless
+    one is already initialised in this process; on exit deletes these apps, and stops Ray if it started it."""
+    local = LocalServe(host=host, port=0).start()
+    names = [a["name"] for a in serve_config.get("applications") or []]
+    try:
+        local.deploy(serve_config, keep_others=True)
+        local.wait_ready(names, timeout_s=timeout_s, progress=progress)
+        yield local
+    finally:
+        try:
+            local.delete_apps(names)
+        finally:
+            local.close()
 
 
 def _quiet(fn: Callable[[], Any]) -> Callable[[], None]:

@@ -1,0 +1,53 @@
+"""`hello` on a real local Ray Serve (conftest's `serve_env`), over HTTP."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.serve
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def test_builder_rejects_unknown_args_and_bad_types(serve_deps: None) -> None:
+    from serve_apps.hello import app_builder
+
+    with pytest.raises(ValueError, match="'greeting'"):
+        app_builder({"greeting": "x"})
+    with pytest.raises(ValueError, match="message"):
+        app_builder({"message": 3})
+    with pytest.raises(ValueError, match="device"):
+        app_builder({"device": "tpu"})
+    app_builder({"message": "hi", "device": "cpu"})
+
+
+def test_hello_get_and_post(serve_env) -> None:
+    url = serve_env.deploy(
+        {
+            "name": "t-hello",
+            "route_prefix": "/t-hello",
+            "import_path": "serve_apps.hello:app_builder",
+            "args": {"message": "hi from test", "device": "cpu"},
+        }
+    )
+    try:
+        assert http("GET", url) == (200, {"message": "hi from test"})
+        assert http("POST", url, b'{"anything": 1}', {"content-type": "application/json"}) == (
+            200,
+            {"message": "hi from test"},
+        )
+        status, body = http("PUT", url, b"{}")
+        assert status == 405 and body["error"]["type"] == "method_not_allowed"
+    finally:
+        serve_env.delete("t-hello")
