@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from rayctl.errors import InputError
 from rayctl.spec.suggest import did_you_mean
 
 
-def _folder():  # type: ignore[no-untyped-def]
+def _folder() -> Traversable:
     return files("rayctl") / "examples"
 
 

@@ -81,7 +81,9 @@ def render(
 
 @app.command()
 def validate(
-    file: str = typer.Argument(..., metavar="FILE", help="A rayctl spec, or a manifest file (multi-document YAML is fine)."),
+    file: str = typer.Argument(
+        ..., metavar="FILE", help="A rayctl spec, or a manifest file (multi-document YAML is fine)."
+    ),
     overrides: list[str] = typer.Option([], "--set", help="Override a spec value: path=value (repeatable)."),
     profile: str | None = typer.Option(None, "--profile", help=PROFILE_HELP),
     crd_dir: Path | None = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),

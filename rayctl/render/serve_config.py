@@ -191,7 +191,7 @@ def _implicit_deployments(app: BundledApp, device: str) -> dict[str, dict[str, A
     if isinstance(app, VLLMApp) and device == "gpu":
         tp = app.tensor_parallel_size
         # The replica (and vLLM's driver) runs in bundle 0; the other TP ranks get one GPU bundle each.
-        bundles: list[dict[str, float]] = [{"CPU": 1, "GPU": 1}] + [{"GPU": 1} for _ in range(tp - 1)]
+        bundles: list[dict[str, float]] = [{"CPU": 1.0, "GPU": 1.0}] + [{"GPU": 1.0} for _ in range(tp - 1)]
         implicit["VLLMDeployment"] = (
             {"placement_group_bundles": bundles, "placement_group_strategy": "STRICT_PACK"}
             if tp > 1 else {"ray_actor_options": {"num_gpus": 1}}

@@ -99,7 +99,9 @@ class WorkerGroup(SpecModel):
         description="Ray accelerator type of these GPUs (e.g. A100, L4, H100): advertised to Ray as the "
         "`accelerator_type:<T>` resource, so LLM apps with `acceleratorType` land here and the autoscaler knows it.",
     )
-    image: str | None = Field(None, description="Override the image (default: `ray.gpuImage` with GPUs, else `ray.image`).")
+    image: str | None = Field(
+        None, description="Override the image (default: `ray.gpuImage` with GPUs, else `ray.image`)."
+    )
     ray_start_params: StringMap = Field(default_factory=dict, description="Extra `ray start` parameters.")
     ray_resources: dict[str, float] = Field(
         default_factory=dict,
@@ -150,7 +152,9 @@ class ClusterUpgradeOptions(SpecModel):
     """Options for `NewClusterWithIncrementalUpgrade` (needs the Gateway API in the cluster)."""
 
     gateway_class_name: str = Field(description="GatewayClass used to shift traffic between clusters.")
-    max_surge_percent: int = Field(100, ge=0, le=100, description="Extra capacity (%) the new cluster may add per step.")
+    max_surge_percent: int = Field(
+        100, ge=0, le=100, description="Extra capacity (%) the new cluster may add per step."
+    )
     step_size_percent: int = Field(10, ge=1, le=100, description="Traffic (%) moved to the new cluster per step.")
     interval_seconds: int = Field(30, ge=1, description="Seconds between traffic steps.")
 

@@ -95,11 +95,15 @@ def _model_at(root: type[BaseModel], data: Any, path: PathKey) -> type[BaseModel
             annotation = _field_by_alias(model, part)
         else:
             annotation = _container_item(annotation)
-        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None
+        node = _get(node, part) if isinstance(node, dict | list) and _has(node, part) else None
         model = _unwrap(annotation, node) if annotation is not None else None
         if annotation is None:
             return None
     return model
+
+
+def _get(node: Any, part: str | int) -> Any:
+    return node[part]
 
 
 def _has(node: dict[Any, Any] | list[Any], part: str | int) -> bool:
@@ -113,12 +117,9 @@ def _data_path(data: Any, loc: tuple[str | int, ...]) -> PathKey:
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
+        if isinstance(node, dict | list) and _has(node, part):
             out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            out.append(part)
-            node = node[part]
+            node = _get(node, part)
         elif isinstance(node, dict) and node.get("type") == part:
             continue  # discriminated-union tag
         elif isinstance(part, str) and part.startswith(("function-", "literal[", "int", "str", "float")):

@@ -7,7 +7,14 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from rayctl.spec.base import SpecModel, StringMap
-from rayctl.spec.cluster import Autoscaling, GcsFaultTolerance, HeadGroup, RaySettings, UpgradeStrategy, WorkerGroup
+from rayctl.spec.cluster import (
+    Autoscaling,
+    GcsFaultTolerance,
+    HeadGroup,
+    RaySettings,
+    UpgradeStrategy,
+    WorkerGroup,
+)
 from rayctl.spec.serve import ServeSettings
 
 MAX_NAME_LENGTH = 47

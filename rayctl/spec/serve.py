@@ -368,7 +368,8 @@ class ServeSettings(SpecModel):
     request_timeout_s: float | None = Field(None, gt=0, description="End-to-end HTTP request timeout.")
     keep_alive_timeout_s: int | None = Field(None, ge=0, description="HTTP keep-alive timeout of the proxy.")
     exclude_head_from_serve_service: bool = Field(
-        False, description="Keep the head pod out of the `<name>-serve-svc` Service (KubeRay `excludeHeadPodFromServeSvc`)."
+        False,
+        description="Keep the head pod out of the `<name>-serve-svc` Service (KubeRay `excludeHeadPodFromServeSvc`).",
     )
     applications: list[AppSpec] = Field(min_length=1, description="The Serve applications.")
 

@@ -50,15 +50,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             mark = key_node.start_mark
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})", mark
             )
         seen[key] = key_node
-    loader.flatten_mapping(node)  # type: ignore[no-untyped-call]
-    return dict(loader.construct_pairs(node, deep=deep))  # type: ignore[no-untyped-call]
+    loader.flatten_mapping(node)
+    return dict(loader.construct_pairs(node, deep=deep))
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -77,7 +77,7 @@ def parse_documents(text: str, filename: str) -> list[SourceDoc]:
     """Parse every YAML document in `text` (empty documents are dropped)."""
     try:
         nodes = list(yaml.compose_all(text, Loader=_UniqueKeyLoader))
-        datas = list(yaml.load_all(text, Loader=_UniqueKeyLoader))  # noqa: S506 (a SafeLoader subclass)
+        datas = list(yaml.load_all(text, Loader=_UniqueKeyLoader))
     except yaml.YAMLError as exc:
         raise _yaml_error(filename, exc) from None
     docs = []

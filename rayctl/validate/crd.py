@@ -59,7 +59,7 @@ def crd_schema(crd: dict[str, Any], version: str) -> dict[str, Any] | None:
 def _load_crd_file(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except OSError as exc:
         raise InputError(f"cannot read CRD {path}: {exc.strerror}") from None
     if not isinstance(data, dict) or data.get("kind") != "CustomResourceDefinition":

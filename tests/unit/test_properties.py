@@ -133,9 +133,9 @@ def test_unknown_key_anywhere_fails_cleanly(data: dict[str, Any], draw: st.DataO
     for part in path:
         node = node[part]
     node["bogusKey"] = 1
-    from rayctl.spec.loader import load_spec_text
-
     import yaml
+
+    from rayctl.spec.loader import load_spec_text
 
     with pytest.raises(SpecError) as caught:
         load_spec_text(yaml.safe_dump(broken), "gen.yaml")
@@ -144,7 +144,8 @@ def test_unknown_key_anywhere_fails_cleanly(data: dict[str, Any], draw: st.DataO
 
 
 @settings(max_examples=60, deadline=None)
-@given(specs(), st.sampled_from([("name", 7), ("workerGroups", "x"), ("serve", []), ("autoscaling", {"enabled": "maybe"}),
+@given(specs(), st.sampled_from([("name", 7), ("workerGroups", "x"), ("serve", []),
+                                 ("autoscaling", {"enabled": "maybe"}),
                                  ("head", {"cpu": "lots"})]))
 def test_wrong_types_fail_cleanly(data: dict[str, Any], change: tuple[str, Any]) -> None:
     import yaml

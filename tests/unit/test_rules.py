@@ -129,7 +129,8 @@ def test_crd_rejects_unknown_and_mistyped_fields(tmp_path: Path, crd_dir: Path) 
 
 def test_multi_document_manifest_reports_skipped(tmp_path: Path, crd_dir: Path) -> None:
     path = tmp_path / "multi.yaml"
-    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n" + (RENDERED / "hello.yaml").read_text())
+    config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
+    path.write_text(config_map + (RENDERED / "hello.yaml").read_text())
     report = validate_file(path, crd_dir=crd_dir, ray_schema=False)
     assert report.checked == ["RayService/hello"]
     assert report.skipped and report.skipped[0].startswith("ConfigMap/c")
