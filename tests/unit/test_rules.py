@@ -134,3 +134,10 @@ def test_multi_document_manifest_reports_skipped(tmp_path: Path, crd_dir: Path) 
     report = validate_file(path, crd_dir=crd_dir, ray_schema=False)
     assert report.checked == ["RayService/hello"]
     assert report.skipped and report.skipped[0].startswith("ConfigMap/c")
+
+
+def test_stock_image_warns_about_serve_apps() -> None:
+    report = render_file(HELLO).report
+    assert any("has no serve_apps" in w.message for w in report.warnings)
+    custom = render_file(HELLO, overrides=["ray.image=registry.local/rayctl-apps:2.60.0-cpu"]).report
+    assert not any("has no serve_apps" in w.message for w in custom.warnings)
