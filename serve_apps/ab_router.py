@@ -150,6 +150,7 @@ class ABRouter:
         self._counts: Counter[str] = Counter()
         self._reconfigured = 0
         self._rng = random.Random()
+        self._replica = str(replica_info().get("replica_id", ""))
         from ray.serve.metrics import Counter as MetricCounter
         from ray.serve.metrics import Histogram
 
@@ -219,7 +220,8 @@ class ABRouter:
         self._counts[variant] += 1
         self._requests.inc(tags={"variant": variant, "status": status})
         self._latency.observe(elapsed_ms, tags={"variant": variant})
-        return JSONResponse(body, status_code=code, headers={self._variant_header: variant})
+        headers = {self._variant_header: variant, "x-ab-router-replica": self._replica}
+        return JSONResponse(body, status_code=code, headers=headers)
 
     @api.get("/_ab")
     async def info(self) -> dict[str, Any]:
