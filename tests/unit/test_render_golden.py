@@ -83,3 +83,10 @@ def test_spec_hash_only_on_rayservice_metadata() -> None:
     assert base["spec"]["rayClusterConfig"] == edited["spec"]["rayClusterConfig"]
     assert base["spec"]["serveConfigV2"] != edited["spec"]["serveConfigV2"]
     assert base["metadata"]["labels"]["rayctl.dev/spec-hash"] != edited["metadata"]["labels"]["rayctl.dev/spec-hash"]
+
+
+def test_spec_reference_is_current() -> None:
+    from rayctl.spec.docs import spec_reference
+
+    path = RENDERED.parent.parent / "docs" / "spec.md"
+    assert path.read_text() == spec_reference(), "docs/spec.md is stale: run `make docs`"
