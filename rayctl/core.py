@@ -14,7 +14,7 @@ from rayctl.render import Rendered, render
 from rayctl.render.serve_config import Profile
 from rayctl.spec import DeploymentSpec
 from rayctl.spec.loader import is_spec_document, spec_from_doc
-from rayctl.spec.yamlsrc import parse_documents, read_text
+from rayctl.spec.yamlsrc import SourceDoc, parse_documents, read_text
 from rayctl.validate import ValidationReport, spec_path, validate_objects
 from rayctl.validate.findings import Finding
 
@@ -35,10 +35,26 @@ class RenderResult:
     report: ValidationReport
 
 
-def _for_spec(report: ValidationReport) -> ValidationReport:
-    """Rewrite manifest paths of findings on a rendered spec so they point at spec fields."""
-    report.findings = [Finding(f.severity, spec_path(f.path), f.message, f.source) for f in report.findings]
+def _for_spec(report: ValidationReport, doc: SourceDoc | None) -> ValidationReport:
+    """Rewrite manifest paths of findings on a rendered spec so they point at spec fields (and their lines)."""
+    findings = []
+    for f in report.findings:
+        path = spec_path(f.path)
+        source = doc.where(_path_key(path.split(" ", 1)[0])) if doc is not None else f.source
+        findings.append(Finding(f.severity, path, f.message, source))
+    report.findings = findings
     return report
+
+
+def _path_key(path: str) -> tuple[str | int, ...]:
+    """"serve.applications[0]" -> ("serve", "applications", 0)."""
+    parts: list[str | int] = []
+    for piece in path.replace("]", "").split("."):
+        name, *indexes = piece.split("[")
+        if name:
+            parts.append(name)
+        parts.extend(int(i) for i in indexes if i.isdigit())
+    return tuple(parts)
 
 
 def render_spec(
@@ -48,9 +64,11 @@ def render_spec(
     profile: Profile = None,
     crd_dir: Path | None = None,
     ray_schema: bool = False,
+    doc: SourceDoc | None = None,
 ) -> RenderResult:
     rendered = render(spec, profile=profile)
-    report = _for_spec(validate_objects(rendered.objects, crd_dir=crd_dir, ray_schema=ray_schema, source=source))
+    report = validate_objects(rendered.objects, crd_dir=crd_dir, ray_schema=ray_schema, source=source)
+    report = _for_spec(report, doc)
     if not report.ok:
         raise InvalidError(report)
     return RenderResult(spec, rendered, report)
@@ -71,7 +89,7 @@ def render_file(
         raise InputError(f"{name}: not a rayctl spec (expected one YAML mapping without apiVersion/kind)",
                          hint="`rayctl validate` also checks rendered manifests; `rayctl init` writes a spec")
     spec = spec_from_doc(docs[0], overrides)
-    return render_spec(spec, source=name, profile=profile, crd_dir=crd_dir, ray_schema=ray_schema)
+    return render_spec(spec, source=name, profile=profile, crd_dir=crd_dir, ray_schema=ray_schema, doc=docs[0])
 
 
 def validate_file(
@@ -91,7 +109,7 @@ def validate_file(
         spec = spec_from_doc(docs[0], overrides)
         rendered = render(spec, profile=profile)
         report = validate_objects(rendered.objects, crd_dir=crd_dir, ray_schema=ray_schema, source=name)
-        report = _for_spec(report)
+        report = _for_spec(report, docs[0])
     else:
         if overrides:
             raise InputError("--set only applies to a rayctl spec, not to manifests")

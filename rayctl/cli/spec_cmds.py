@@ -40,11 +40,11 @@ def print_report(report: object, *, notes: bool = True) -> None:
         err(f"skipped: {skipped}")
 
 
-def _print_invalid(exc: Exception) -> None:
+def _print_invalid(exc: Exception, *, notes: bool = True) -> None:
     from rayctl.core import InvalidError
 
     if isinstance(exc, InvalidError):
-        print_report(exc.report)
+        print_report(exc.report, notes=notes)
 
 
 @app.command()
@@ -64,7 +64,7 @@ def render(
     try:
         result = render_file(spec, overrides=overrides, profile=_profile(profile), crd_dir=_crd_dir(crd_dir))
     except InvalidError as exc:
-        _print_invalid(exc)
+        _print_invalid(exc, notes=False)
         raise
     print_report(result.report, notes=False)  # render checks the rules, not the CRD: no note needed
     text = result.rendered.text if fmt == "yaml" else json.dumps(
