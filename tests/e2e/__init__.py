@@ -1,0 +1,1 @@
+"""End-to-end tests against a local control plane (see tests/e2e/controlplane.py)."""
