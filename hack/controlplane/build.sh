@@ -199,6 +199,10 @@ for name in "${names[@]}"; do
     echo "build.sh: TIMING $name $(version_of "$name"): $(( $(date +%s) - start ))s"
   else
     echo "build.sh: FAILED $name $(version_of "$name") after $(( $(date +%s) - start ))s" >&2
+    if [[ $name == kuberay-operator ]]; then
+      echo "build.sh: (if the proxy refuses this version, RAYCTL_KUBERAY_VERSION=vX.Y.Z selects another real" \
+        "operator release for build.sh, tests/e2e/controlplane.py and the e2e tests)" >&2
+    fi
     failed+=("$name")
   fi
 done

@@ -255,9 +255,10 @@ def write_kubeconfig(path: Path, server: str, pki: Path, user: str) -> None:
 
 
 def _pdeathsig() -> None:  # pragma: no cover - runs in the child between fork and exec
-    # Children of a pytest run die with it (PR_SET_PDEATHSIG=1), even when pytest is SIGKILLed.
+    # Children of a pytest run die with it (PR_SET_PDEATHSIG=1), even when pytest is SIGKILLed. SIGKILL, not
+    # SIGTERM: all of them get it at once, and an apiserver whose etcd is gone hangs in graceful shutdown.
     with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def _proc_alive(pid: int) -> bool:
