@@ -10,6 +10,7 @@ Ray is imported lazily: without ray[serve] installed, the functions raise Depend
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -313,12 +314,14 @@ class LocalServe:
             from ray import serve
         except ImportError:
             return
-        t = threading.Thread(target=_quiet(serve.shutdown), daemon=True)
-        t.start()
-        t.join(timeout_s)
-        if self.started_ray and ray.is_initialized():
-            ray.shutdown()
-            self.started_ray = False
+        # Ray's driver-side log/error threads print to stdout while actors die; stdout is for answers only.
+        with contextlib.redirect_stdout(sys.stderr):
+            t = threading.Thread(target=_quiet(serve.shutdown), daemon=True)
+            t.start()
+            t.join(timeout_s)
+            if self.started_ray and ray.is_initialized():
+                ray.shutdown()
+                self.started_ray = False
 
 
 @contextmanager

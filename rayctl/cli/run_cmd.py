@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -73,4 +74,5 @@ def run_command(
         err=err,
     )
     if code:
-        raise typer.Exit(code)
+        # not typer.Exit: with standalone_mode=False click returns its code instead of exiting
+        sys.exit(code)

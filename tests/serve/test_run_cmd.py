@@ -1,0 +1,157 @@
+"""`rayctl run` end to end, as a user runs it: a subprocess that starts (and stops) its own local Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.serve
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def rayctl(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rayctl", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def hello_config(tmp_path: Path) -> Path:
+    path = tmp_path / "serve.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "applications": [
+                    {
+                        "name": "hi",
+                        "route_prefix": "/hi",
+                        "import_path": "serve_apps.hello:app_builder",
+                        "args": {"message": "hello from rayctl run"},
+                    }
+                ]
+            }
+        )
+    )
+    return path
+
+
+def test_smoke_default_example_on_cpu(serve_deps: None) -> None:
+    """The README's main job: `rayctl run --profile cpu --smoke` (the embedded pipeline example)."""
+    port = _free_port()
+    proc = rayctl("run", "--profile", "cpu", "--smoke", "--port", str(port))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"pipeline: POST http://127.0.0.1:{port}/analyze" in proc.stdout
+    lines = proc.stdout.splitlines()
+    marker = next(i for i, line in enumerate(lines) if line.startswith("pipeline: POST") and "-> 200" in line)
+    answer = json.loads(lines[marker + 1])
+    assert answer["sentiment"]["label"] in ("POSITIVE", "NEGATIVE", "NEUTRAL")
+    assert answer["summarized"] is True and answer["summary"]
+    assert "pipeline: RUNNING" in proc.stderr  # deployment progress was shown
+    assert "pipeline/Summarizer: HEALTHY" in proc.stderr
+    assert not _port_open(port)  # shut down
+
+
+def test_no_block_with_a_raw_serve_config(serve_deps: None, hello_config: Path) -> None:
+    port = _free_port()
+    proc = rayctl("run", "--serve-config", str(hello_config), "--no-block", "--port", str(port))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"hi: GET http://127.0.0.1:{port}/hi" in proc.stdout
+    assert not _port_open(port)
+
+
+def test_deploy_failed_is_reported_with_rays_message(serve_deps: None, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        json.dumps(
+            {
+                "applications": [
+                    {
+                        "name": "broken",
+                        "route_prefix": "/",
+                        "import_path": "serve_apps.pipeline:app_builder",
+                        "args": {"device": "cpu", "bogus_knob": 1},
+                    }
+                ]
+            }
+        )
+    )
+    proc = rayctl("run", "--serve-config", str(bad), "--smoke", "--port", str(_free_port()), timeout=300)
+    assert proc.returncode == 4, (proc.returncode, proc.stderr[-3000:])
+    assert "application 'broken' failed to deploy" in proc.stderr
+    assert "bogus_knob" in proc.stderr  # Ray's own message (the builder's ValueError)
+
+
+def test_ctrl_c_shuts_down_cleanly(serve_deps: None, hello_config: Path) -> None:
+    """Ctrl-C in a terminal signals the whole foreground process group: rayctl, and Ray's own processes."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rayctl", "run", "--serve-config", str(hello_config), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        line = ""
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("hi: GET ") or not line:
+                break
+        assert line.strip() == f"hi: GET http://127.0.0.1:{port}/hi", line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/hi", timeout=30) as resp:
+            assert json.loads(resp.read()) == {"message": "hello from rayctl run"}
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr[-3000:]
+        assert "shutting down" in stderr and "stopped" in stderr
+        assert not _port_open(port)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_missing_ray_is_a_dependency_error() -> None:
+    code = (
+        "import sys; sys.modules['ray'] = None; sys.argv = ['rayctl', 'run', '--smoke'];"
+        "from rayctl.cli import main; main()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 8, proc.stderr
+    assert "pip install 'ray[serve]==2.60.0'" in proc.stderr
+
+
+def test_bad_profile_is_rejected() -> None:
+    proc = rayctl("run", "--profile", "tpu", "--smoke", timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert "--profile" in proc.stderr
