@@ -88,6 +88,7 @@ def ray_cluster(serve_deps: None) -> Iterator[Any]:
         num_cpus=int(os.environ.get("RAYCTL_TEST_RAY_CPUS", "8")),
         num_gpus=0,
         include_dashboard=False,
+        _node_ip_address="127.0.0.1",  # keep Ray on loopback
         _temp_dir=temp_dir,
         _metrics_export_port=free_port(),
         runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},

@@ -1,0 +1,224 @@
+"""Tokens/s through Ray Serve vs the bare vLLM engine, same tiny model, same load, same run.
+
+    python bench/llm_throughput.py [--concurrency 8] [--requests 64] [--max-tokens 128] [--app vllm|llm|both]
+
+1. bare: vLLM `AsyncLLM` in this process, `concurrency` requests in flight at a time;
+2. serve: a local Ray (127.0.0.1, free ports) with the bundled app deployed declaratively exactly as from
+   serveConfigV2 (`serve_apps.vllm_app`: POST /generate; and/or `serve_apps.llm`: OpenAI /v1/completions),
+   driven over HTTP with the same prompts, greedy sampling (so both do identical work) and concurrency.
+Prints tokens/s for each and the serve/bare ratio (goal >= 0.9). Runs on CPU (vLLM CPU build, float32).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+for _k, _v in {
+    "RAY_AUTH_MODE": "disabled",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "VLLM_CPU_KVCACHE_SPACE": "1",
+    "VLLM_NO_USAGE_STATS": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_k, _v)
+
+ENGINE_KWARGS = {"max_model_len": 512, "enforce_eager": True, "max_num_seqs": 16}
+
+
+def prompts(n: int) -> list[str]:
+    words = ["the", "ray", "serve", "model", "token", "engine", "cluster", "node", "worker", "stream", "batch", "queue"]
+    return [" ".join(words[(i + j) % len(words)] for j in range(8 + i % 5)) for i in range(n)]
+
+
+async def run_bounded(n: int, concurrency: int, one: Any) -> tuple[int, float]:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def guarded(i: int) -> int:
+        async with sem:
+            return int(await one(i))
+
+    t0 = time.perf_counter()
+    counts = await asyncio.gather(*[guarded(i) for i in range(n)])
+    return sum(counts), time.perf_counter() - t0
+
+
+async def bench_bare(model: str, ps: list[str], concurrency: int, max_tokens: int) -> dict[str, float]:
+    from vllm import SamplingParams
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.sampling_params import RequestOutputKind
+    from vllm.v1.engine.async_llm import AsyncLLM
+
+    engine = AsyncLLM.from_engine_args(AsyncEngineArgs(model=model, dtype="float32", **ENGINE_KWARGS))
+    sp = SamplingParams(temperature=0.0, max_tokens=max_tokens, output_kind=RequestOutputKind.FINAL_ONLY)
+
+    async def one(i: int) -> int:
+        final = None
+        async for out in engine.generate(ps[i], sp, request_id=f"bare-{i}-{time.monotonic_ns()}"):
+            final = out
+        return len(final.outputs[0].token_ids) if final else 0
+
+    try:
+        await run_bounded(concurrency, concurrency, one)  # warm-up
+        tokens, secs = await run_bounded(len(ps), concurrency, one)
+    finally:
+        engine.shutdown()
+        gc.collect()
+    return {"tokens": tokens, "seconds": secs, "tok_s": tokens / secs}
+
+
+def start_serve() -> Any:
+    import socket
+
+    import ray
+    from ray import serve
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        num_cpus=8,
+        num_gpus=0,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",  # keep Ray on loopback
+        _metrics_export_port=free_port(),
+        runtime_env={"env_vars": {"PYTHONPATH": os.environ["PYTHONPATH"]}},
+        logging_level="WARNING",
+    )
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port}, proxy_location="HeadOnly")
+    return f"http://127.0.0.1:{port}"
+
+
+def deploy(app: dict[str, Any], timeout_s: float = 600) -> None:
+    from ray import serve
+    from ray.serve.context import _get_global_client
+    from ray.serve.schema import ServeDeploySchema
+
+    _get_global_client().deploy_apps(ServeDeploySchema.model_validate({"applications": [app]}))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        st = serve.status().applications.get(app["name"])
+        if st is not None and st.status == "RUNNING":
+            return
+        if st is not None and st.status == "DEPLOY_FAILED":
+            raise RuntimeError(f"deploy failed: {st}")
+        time.sleep(1)
+    raise TimeoutError(app["name"])
+
+
+async def bench_http(url: str, ps: list[str], concurrency: int, max_tokens: int, kind: str) -> dict[str, float]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=600, limits=limits) as client:
+
+        async def one(i: int) -> int:
+            if kind == "vllm":
+                r = await client.post(
+                    f"{url}/generate", json={"prompt": ps[i], "max_tokens": max_tokens, "temperature": 0}
+                )
+                r.raise_for_status()
+                return int(r.json()["tokens"])
+            r = await client.post(
+                f"{url}/v1/completions",
+                json={"model": "tiny", "prompt": ps[i], "max_tokens": max_tokens, "temperature": 0},
+            )
+            r.raise_for_status()
+            return int(r.json()["usage"]["completion_tokens"])
+
+        await run_bounded(concurrency, concurrency, one)  # warm-up
+        tokens, secs = await run_bounded(len(ps), concurrency, one)
+    return {"tokens": tokens, "seconds": secs, "tok_s": tokens / secs}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=64)
+    ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--app", choices=("vllm", "llm", "both"), default="both")
+    ap.add_argument("--model", help="model dir (default: the tiny test model, built if needed)")
+    ap.add_argument("--json", help="also write the results to this file")
+    a = ap.parse_args()
+
+    from tests.serve.tiny_model import ensure_tiny_model
+
+    model = a.model or str(ensure_tiny_model())
+    ps = prompts(a.requests)
+    results: dict[str, Any] = {"concurrency": a.concurrency, "requests": a.requests, "max_tokens": a.max_tokens}
+
+    results["bare"] = asyncio.run(bench_bare(model, ps, a.concurrency, a.max_tokens))
+    print(
+        f"bare vLLM AsyncLLM : {results['bare']['tok_s']:8.1f} tok/s ({results['bare']['tokens']} tokens)", flush=True
+    )
+
+    url = start_serve()
+    apps = ("vllm", "llm") if a.app == "both" else (a.app,)
+    for kind in apps:
+        if kind == "vllm":
+            app = {
+                "name": "bench-vllm",
+                "route_prefix": "/bench-vllm",
+                "import_path": "serve_apps.vllm_app:app_builder",
+                "args": {"model": model, "device": "cpu", "engine_kwargs": ENGINE_KWARGS, "max_tokens_limit": 4096},
+                "deployments": [{"name": "VLLMDeployment", "max_ongoing_requests": 64}],
+            }
+        else:
+            app = {
+                "name": "bench-llm",
+                "route_prefix": "/bench-llm",
+                "import_path": "serve_apps.llm:app_builder",
+                "args": {
+                    "device": "cpu",
+                    "llm_configs": [
+                        {
+                            "model_loading_config": {"model_id": "tiny", "model_source": model},
+                            "engine_kwargs": ENGINE_KWARGS,
+                            "deployment_config": {"max_ongoing_requests": 64},
+                            "log_engine_metrics": False,
+                        }
+                    ],
+                },
+            }
+        deploy(app)
+        res = asyncio.run(bench_http(url + app["route_prefix"], ps, a.concurrency, a.max_tokens, kind))
+        res["ratio"] = res["tok_s"] / results["bare"]["tok_s"]
+        results[f"serve_{kind}"] = res
+        print(
+            f"serve ({kind:4s} app)   : {res['tok_s']:8.1f} tok/s ({res['tokens']} tokens)  "
+            f"ratio serve/bare = {res['ratio']:.3f}",
+            flush=True,
+        )
+        from ray import serve
+
+        serve.delete(app["name"])
+
+    import ray
+    from ray import serve
+
+    serve.shutdown()
+    ray.shutdown()
+    print(json.dumps(results, indent=2))
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
