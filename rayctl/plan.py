@@ -78,10 +78,7 @@ class Resources:
 
     def line(self) -> str:
         mem_gib = self.memory_bytes / 2**30
-        return (
-            f"{self.pods} pods, {_num(self.gpus)} GPUs, {_num(self.cpu)} CPUs, "
-            f"{mem_gib:.1f} GiB memory (requests)"
-        )
+        return f"{self.pods} pods, {_num(self.gpus)} GPUs, {_num(self.cpu)} CPUs, {mem_gib:.1f} GiB memory (requests)"
 
 
 @dataclass
@@ -342,12 +339,15 @@ def plan_rayservice(live: Obj | None, desired: Obj, *, active_cluster: Obj | Non
     active_name = (status.get("activeServiceStatus") or {}).get("rayClusterName") or ""
     pending_name = (status.get("pendingServiceStatus") or {}).get("rayClusterName") or ""
     upgrading = bool(pending_name) or (_condition(live, "UpgradeInProgress") or {}).get("status") == "True"
-    if upgrading:
+    if upgrading and not active_name:
         plan.warnings.append(
-            f"an upgrade is in progress (pending RayCluster {pending_name or '?'}): the operator compares "
-            "the new "
-            "rayClusterConfig with the pending cluster, not the active one, and a further rayClusterConfig "
-            "change "
+            f"the RayService is still initializing: its first RayCluster {pending_name or '?'} is pending (not "
+            "serving yet); the operator compares the change with that cluster"
+        )
+    elif upgrading:
+        plan.warnings.append(
+            f"an upgrade is in progress (pending RayCluster {pending_name or '?'}): the operator compares the new "
+            "rayClusterConfig with the pending cluster, not the active one, and a further rayClusterConfig change "
             "replaces the pending cluster with a new one"
         )
 
@@ -384,8 +384,7 @@ def plan_rayservice(live: Obj | None, desired: Obj, *, active_cluster: Obj | Non
         if replica_edits:
             details.append(
                 "the replica edits of existing groups are propagated too, because the operator copies "
-                "the whole rayClusterConfig when it updates the cluster: "
-                + "; ".join(e["text"] for e in replica_edits)
+                "the whole rayClusterConfig when it updates the cluster: " + "; ".join(e["text"] for e in replica_edits)
             )
         target = "pending" if upgrading else "active"
         plan.actions.append(
@@ -429,18 +428,13 @@ def plan_rayservice(live: Obj | None, desired: Obj, *, active_cluster: Obj | Non
             res = cluster_resources(d_cfg, ignore_replicas=strategy == "NewClusterWithIncrementalUpgrade")
             plan.extra_resources = res
             plan.new_cluster = True
-            both = (
-                f"while both clusters exist the new one needs {res.line()} on top of the running cluster"
-                + (f" {active_name}" if active_name else "")
+            both = f"while both clusters exist the new one needs {res.line()} on top of the running cluster" + (
+                f" {active_name}" if active_name else ""
             )
             details = [f"changed: {why}", both]
-            details += [
-                f"  {g['group']}: {g['pods']} pods x {_num(g['gpus_per_pod'])} GPUs" for g in res.groups
-            ]
+            details += [f"  {g['group']}: {g['pods']} pods x {_num(g['gpus_per_pod'])} GPUs" for g in res.groups]
             delay = d_spec.get("rayClusterDeletionDelaySeconds", 60)
-            details.append(
-                f"the old cluster is deleted {delay}s after the switch (rayClusterDeletionDelaySeconds)"
-            )
+            details.append(f"the old cluster is deleted {delay}s after the switch (rayClusterDeletionDelaySeconds)")
             if strategy == "NewClusterWithIncrementalUpgrade":
                 plan.actions.append(
                     Action(
@@ -472,8 +466,7 @@ def plan_rayservice(live: Obj | None, desired: Obj, *, active_cluster: Obj | Non
                 rollouts.append(ROLLOUT_NEW_CLUSTER)
             if replica_edits:
                 plan.warnings.append(
-                    "replica edits ride along: the new cluster is built with the new "
-                    "replicas/minReplicas/maxReplicas"
+                    "replica edits ride along: the new cluster is built with the new replicas/minReplicas/maxReplicas"
                 )
 
     # ---- serveConfigV2
@@ -490,20 +483,13 @@ def plan_rayservice(live: Obj | None, desired: Obj, *, active_cluster: Obj | Non
                 )
             )
         else:
-            where = (
-                f"pending RayCluster {pending_name}"
-                if upgrading
-                else f"active RayCluster {active_name or '?'}"
-            )
+            where = f"pending RayCluster {pending_name}" if upgrading else f"active RayCluster {active_name or '?'}"
             plan.actions.append(
                 Action(
                     "serve_config_in_place",
                     f"serveConfigV2 changed: applied in place to the {where} through the Ray dashboard (no "
                     "new cluster)",
-                    [
-                        "only the text formatting changed: the operator still re-submits the config (it "
-                        "compares strings)"
-                    ]
+                    ["only the text formatting changed: the operator still re-submits the config (it compares strings)"]
                     if semantic
                     else [],
                 )
@@ -583,9 +569,7 @@ def _replica_edits(l_groups: list[Obj], d_groups: list[Obj]) -> list[dict[str, A
     for i, (lg, dg) in enumerate(zip(l_groups, d_groups, strict=False)):
         changed = {f: (lg.get(f), dg.get(f)) for f in REPLICA_FIELDS if lg.get(f) != dg.get(f)}
         if changed:
-            text = f"{dg.get('groupName', i)}: " + ", ".join(
-                f"{f} {a} -> {b}" for f, (a, b) in changed.items()
-            )
+            text = f"{dg.get('groupName', i)}: " + ", ".join(f"{f} {a} -> {b}" for f, (a, b) in changed.items())
             edits.append({"index": i, "group": dg.get("groupName", str(i)), "changes": changed, "text": text})
     return edits
 
@@ -599,9 +583,7 @@ def _replicas_action(edits: list[dict[str, Any]], active_name: str, namespace: s
             if new is None:
                 ops.append({"op": "remove", "path": f"/spec/workerGroupSpecs/{e['index']}/{f}"})
             else:
-                ops.append(
-                    {"op": "replace", "path": f"/spec/workerGroupSpecs/{e['index']}/{f}", "value": new}
-                )
+                ops.append({"op": "replace", "path": f"/spec/workerGroupSpecs/{e['index']}/{f}", "value": new})
     patch = json.dumps(ops, separators=(",", ":"))
     return Action(
         "replicas_not_propagated",
@@ -623,19 +605,29 @@ def _replicas_action(edits: list[dict[str, Any]], active_name: str, namespace: s
 # rendering
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (serveConfigV2) as `|` blocks, so their diff is line by line."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_BlockDumper.add_representer(str, _str_representer)
+
+
 def unified_diff(live: Obj | None, desired: Obj | None, *, name: str) -> str:
     """A unified diff of two objects rendered as YAML (empty when equal)."""
 
     def dump(o: Obj | None) -> list[str]:
         if o is None:
             return []
-        return yaml.safe_dump(o, sort_keys=True, default_flow_style=False, width=1000).splitlines(
-            keepends=True
-        )
+        text = yaml.dump(o, Dumper=_BlockDumper, sort_keys=True, default_flow_style=False, width=1000)
+        return text.splitlines(keepends=True)
 
-    lines = difflib.unified_diff(
-        dump(live), dump(desired), fromfile=f"live/{name}", tofile=f"desired/{name}", n=3
-    )
+    lines = difflib.unified_diff(dump(live), dump(desired), fromfile=f"live/{name}", tofile=f"desired/{name}", n=3)
     return "".join(lines)
 
 

@@ -143,9 +143,7 @@ class ClusterAPI(Protocol):
 
     def get_rayservice(self, name: str, namespace: str | None = None) -> Obj | None: ...
 
-    def list_rayclusters(
-        self, namespace: str | None = None, label_selector: str | None = None
-    ) -> list[Obj]: ...
+    def list_rayclusters(self, namespace: str | None = None, label_selector: str | None = None) -> list[Obj]: ...
 
     def list_pods(self, namespace: str | None = None, label_selector: str | None = None) -> list[Obj]: ...
 
@@ -229,12 +227,21 @@ def _make_official_client(target: Target) -> tuple[Any, str, str | None, bool]:
     except Exception as exc:
         raise wrap_exception(exc, what="loading the Kubernetes configuration") from None
     cfg.retries = 0
+    if not cfg.verify_ssl:  # the user's choice (insecure-skip-tls-verify): don't warn on every request
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     api_client = k8s_client.ApiClient(cfg)
     return api_client, str(cfg.host), ctx_namespace, in_cluster
 
 
-def _make_kr8s(target: Target, namespace: str, in_cluster: bool) -> Any:
+def _make_kr8s(target: Target, namespace: str, in_cluster: bool, server: str = "") -> Any:
+    import warnings
+
     import kr8s
+
+    # kr8s warns (on stderr, from its event-loop thread) about server versions newer than it was tested with.
+    warnings.filterwarnings("ignore", message=r"Kubernetes version .* is not supported", category=UserWarning)
 
     try:
         if in_cluster:
@@ -243,7 +250,7 @@ def _make_kr8s(target: Target, namespace: str, in_cluster: bool) -> Any:
         kubeconfig = target.kubeconfig or (paths[0] if len(paths) == 1 else None)
         return kr8s.api(kubeconfig=kubeconfig, context=target.context, namespace=namespace)
     except Exception as exc:
-        raise wrap_exception(exc, what="loading the Kubernetes configuration (kr8s)") from None
+        raise wrap_exception(exc, what="connecting to the API server", server=server) from None
 
 
 def connect(target: Target, *, default_namespace: str | None = None) -> Cluster:
@@ -254,7 +261,7 @@ def connect(target: Target, *, default_namespace: str | None = None) -> Cluster:
     namespace = target.namespace or default_namespace or ctx_ns or "default"
     return Cluster(
         api_client=api_client,
-        kr8s_factory=lambda: _make_kr8s(target, namespace, in_cluster),
+        kr8s_factory=lambda: _make_kr8s(target, namespace, in_cluster, server),
         namespace=namespace,
         server=server,
     )
@@ -448,9 +455,7 @@ class Cluster:
         query: list[tuple[str, Any]] = [("fieldManager", "rayctl")]
         if dry_run:
             query.append(("dryRun", "All"))
-        created = self._request(
-            "POST", "/api/v1/namespaces", query=query, body=body, what=f"creating namespace/{name}"
-        )
+        created = self._request("POST", "/api/v1/namespaces", query=query, body=body, what=f"creating namespace/{name}")
         return ApplyResult(
             ref=f"namespace/{name}",
             kind="Namespace",

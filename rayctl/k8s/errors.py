@@ -102,11 +102,13 @@ def status_to_error(status: ApiStatus, *, what: str, server: str | None = None) 
         conflicts = describe_conflicts(status)
         if conflicts:
             fields = "; ".join(f"{f} is owned by field manager {o!r}" for f, o in conflicts)
-            return ConflictError(
+            error = ConflictError(
                 f"{what}: server-side apply conflict: {fields}",
                 hint="another tool manages these fields; rerun with --force-conflicts to take them over, "
                 "or remove them from the other manager",
             )
+            error.conflicts = conflicts  # type: ignore[attr-defined]
+            return error
         return ConflictError(f"{what}: conflict (409 {status.reason or 'Conflict'}): {msg}")
     if code == 422:
         return ClusterError(f"{what}: rejected by the API server (422 Invalid): {msg}")
@@ -138,11 +140,9 @@ def _transport_message(exc: BaseException) -> str | None:
         lowered = text.lower()
         if "connection refused" in lowered or ("connecterror" in name.lower() and "refused" in lowered):
             return "connection refused"
-        if (
-            "name or service not known" in lowered
-            or "nodename nor servname" in lowered
-            or "getaddrinfo" in lowered
-        ):
+        if "all connection attempts failed" in lowered:
+            return "connection failed (refused or unreachable)"
+        if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
             return f"cannot resolve the host name ({text})"
         if "certificate" in lowered or "ssl" in lowered:
             return f"TLS error: {text}"

@@ -20,16 +20,37 @@ Obj = dict[str, Any]
 FIELD_MANAGER = "rayctl"
 
 
+# Field managers whose spec ownership is an artefact, not intent: the KubeRay operator PUTs the whole RayService
+# once (to add its finalizer), which makes it co-own `workerGroupSpecs` (an atomic list) whenever its Go
+# round-trip changed the list (e.g. it adds `scaleStrategy: {}`). rayctl takes such fields back automatically.
+ARTEFACT_MANAGERS = frozenset({"kuberay-operator"})
+
+
 def set_namespace(objects: Sequence[Obj], namespace: str) -> list[Obj]:
-    """Copies of `objects` with metadata.namespace set on every namespaced object."""
+    """Copies of `objects` with metadata.namespace set on every namespaced object, normalised so that the
+    operator's Go round-trip does not change them (see normalize_for_operator)."""
     out = []
     for obj in objects:
         o = copy.deepcopy(obj)
         _, namespaced = resource_info(str(o.get("kind", "")))
         if namespaced:
             o.setdefault("metadata", {})["namespace"] = namespace
-        out.append(o)
+        out.append(normalize_for_operator(o))
     return out
+
+
+def normalize_for_operator(obj: Obj) -> Obj:
+    """Add the zero values KubeRay's Go types always serialise in a worker group (`scaleStrategy: {}`), so the
+    operator's one-time Update of the RayService leaves `workerGroupSpecs` unchanged and rayctl keeps sole
+    ownership of it (otherwise the next apply conflicts with field manager kuberay-operator)."""
+    spec = obj.get("spec") or {}
+    cluster = spec.get("rayClusterConfig") if obj.get("kind") == "RayService" else spec
+    if obj.get("kind") not in ("RayService", "RayCluster") or not isinstance(cluster, dict):
+        return obj
+    for group in cluster.get("workerGroupSpecs") or []:
+        if isinstance(group, dict):
+            group.setdefault("scaleStrategy", {})
+    return obj
 
 
 def load_and_render(spec_path: Any, overrides: Sequence[str] = ()) -> tuple[Any, Any]:
@@ -70,12 +91,8 @@ def check_report(report: Any) -> list[str]:
     """Raise InputError for a validation report with errors; return its warnings as strings."""
     errors = list(getattr(report, "errors", []) or [])
     if errors:
-        shown = "; ".join(str(e) for e in errors[:5]) + (
-            f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-        )
-        raise InputError(
-            f"the rendered objects are invalid: {shown}", hint="run `rayctl validate` for details"
-        )
+        shown = "; ".join(str(e) for e in errors[:5]) + (f" (+{len(errors) - 5} more)" if len(errors) > 5 else "")
+        raise InputError(f"the rendered objects are invalid: {shown}", hint="run `rayctl validate` for details")
     return [str(w) for w in getattr(report, "warnings", []) or []]
 
 
@@ -98,11 +115,7 @@ def apply_objects(
                 check(*key)
             checked.add(key)
     namespaces = sorted(
-        {
-            str((o.get("metadata") or {}).get("namespace"))
-            for o in objects
-            if (o.get("metadata") or {}).get("namespace")
-        }
+        {str((o.get("metadata") or {}).get("namespace")) for o in objects if (o.get("metadata") or {}).get("namespace")}
     )
     missing_ns: set[str] = set()
     if create_namespace:
@@ -129,7 +142,15 @@ def apply_objects(
                 )
             )
             continue
-        results.extend(cluster.apply([obj], field_manager=FIELD_MANAGER, force=force, dry_run=dry_run))
+        try:
+            results.extend(cluster.apply([obj], field_manager=FIELD_MANAGER, force=force, dry_run=dry_run))
+        except ConflictError as exc:
+            conflicts: list[tuple[str, str]] = getattr(exc, "conflicts", [])
+            if force or not conflicts or any(owner not in ARTEFACT_MANAGERS for _, owner in conflicts):
+                raise
+            [result] = cluster.apply([obj], field_manager=FIELD_MANAGER, force=True, dry_run=dry_run)
+            result.note = "took back " + ", ".join(f for f, _ in conflicts) + " from kuberay-operator"
+            results.append(result)
     return results
 
 
@@ -215,11 +236,7 @@ def diff_objects(cluster: ClusterAPI, objects: Sequence[Obj]) -> DiffReport:
             fields = _fields_of(obj)
         live_view = managed_view(live, fields)
         desired_view = managed_view(merged, fields)
-        text = (
-            unified_diff(live_view, desired_view, name=f"{kind.lower()}/{name}")
-            if live_view != desired_view
-            else ""
-        )
+        text = unified_diff(live_view, desired_view, name=f"{kind.lower()}/{name}") if live_view != desired_view else ""
         diffs.append(
             ObjectDiff(
                 ref=ref(obj),
@@ -237,9 +254,7 @@ def diff_objects(cluster: ClusterAPI, objects: Sequence[Obj]) -> DiffReport:
     if desired_rs is not None:
         active = None
         if live_rs is not None:
-            active_name = ((live_rs.get("status") or {}).get("activeServiceStatus") or {}).get(
-                "rayClusterName"
-            )
+            active_name = ((live_rs.get("status") or {}).get("activeServiceStatus") or {}).get("rayClusterName")
             if active_name:
                 active = cluster.get(
                     RAY_API_VERSION,
@@ -278,9 +293,7 @@ def wait_ready(
     while True:
         view = collect_view(cluster, name, namespace, with_events=False)
         if view is None:
-            raise NotFoundError(
-                f"rayservice.ray.io/{name} not found in namespace {namespace or cluster.namespace}"
-            )
+            raise NotFoundError(f"rayservice.ray.io/{name} not found in namespace {namespace or cluster.namespace}")
         if on_update is not None:
             on_update(view)
         if rollout_done(view):

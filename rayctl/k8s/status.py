@@ -91,21 +91,15 @@ def _cluster_view(cluster: Obj, role: str, pods: list[Obj]) -> Obj:
     groups = [group_view(HEAD_GROUP, 1)]
     for g in spec.get("workerGroupSpecs") or []:
         replicas = g.get("replicas")
-        desired = int(replicas if replicas is not None else g.get("minReplicas") or 0) * int(
-            g.get("numOfHosts") or 1
-        )
+        desired = int(replicas if replicas is not None else g.get("minReplicas") or 0) * int(g.get("numOfHosts") or 1)
         if g.get("suspend"):
             desired = 0
-        groups.append(
-            group_view(str(g.get("groupName", "?")), desired, g.get("minReplicas"), g.get("maxReplicas"))
-        )
+        groups.append(group_view(str(g.get("groupName", "?")), desired, g.get("minReplicas"), g.get("maxReplicas")))
     return {
         "name": name,
         "role": role,
         "state": status.get("state") or "",
-        "conditions": [
-            {k: c.get(k) for k in ("type", "status", "reason", "message")} for c in _conds(cluster)
-        ],
+        "conditions": [{k: c.get(k) for k in ("type", "status", "reason", "message")} for c in _conds(cluster)],
         "groups": groups,
     }
 
@@ -194,9 +188,7 @@ def build_view(
     recent.sort(key=lambda e: str(e["last"]))
 
     ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
-    upgrading = next(
-        (c for c in status.get("conditions") or [] if c.get("type") == "UpgradeInProgress"), None
-    )
+    upgrading = next((c for c in status.get("conditions") or [] if c.get("type") == "UpgradeInProgress"), None)
     return {
         "name": name,
         "namespace": ns,
@@ -283,9 +275,7 @@ def format_view(view: Obj, *, diagnosis: bool = False) -> str:
     ]
     out.append("Conditions:")
     if not view["conditions"]:
-        out.append(
-            "  (none yet: the operator has not reconciled this RayService; is the KubeRay operator running?)"
-        )
+        out.append("  (none yet: the operator has not reconciled this RayService; is the KubeRay operator running?)")
     for c in view["conditions"]:
         out.append(f"  {c['type']}={c['status']}  {c.get('reason') or ''}: {c.get('message') or ''}")
     out.append(f"Clusters: active={view['activeCluster'] or '-'}  pending={view['pendingCluster'] or '-'}")
@@ -317,9 +307,7 @@ def format_view(view: Obj, *, diagnosis: bool = False) -> str:
             f"-> cluster {ep.get('selectsCluster') or '-'}){ext}"
         )
     else:
-        out.append(
-            f"Endpoint: service {view['name']}-serve-svc does not exist yet (created when a cluster is ready)"
-        )
+        out.append(f"Endpoint: service {view['name']}-serve-svc does not exist yet (created when a cluster is ready)")
     if view.get("warnings"):
         out.append("Recent warning events:" if not diagnosis else "Warning events:")
         for e in view["warnings"]:
@@ -330,9 +318,7 @@ def format_view(view: Obj, *, diagnosis: bool = False) -> str:
 def diagnose(view: Obj) -> str:
     """What is holding the RayService back, most likely cause first."""
     lines = []
-    pending = [
-        (c["name"], g["name"], p) for c in view["clusters"] for g in c["groups"] for p in g["notReady"]
-    ]
+    pending = [(c["name"], g["name"], p) for c in view["clusters"] for g in c["groups"] for p in g["notReady"]]
     if pending:
         lines.append("Pods not ready:")
         for cname, gname, p in pending:

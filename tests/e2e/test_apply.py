@@ -1,0 +1,206 @@
+"""`rayctl apply` against the real control plane + KubeRay operator (kwok nodes).
+
+Each example is applied; the operator must create the RayCluster and the head/worker pods with the GPU requests,
+node selectors, tolerations and rayStartParams of the rendered RayService, and the scheduler must put GPU workers
+on the GPU pool. Also: apply twice -> unchanged, server dry-run, conflicts with another field manager, --wait
+timeout diagnosis.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_apply_helpers import (
+    EXAMPLES,
+    cluster_pods,
+    drop_namespace,
+    kget,
+    kubectl,
+    load_example,
+    new_namespace,
+    rayctl,
+    wait_cluster_and_pods,
+    write_spec,
+)
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLE_FILES = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
+
+
+def _gpus(resources: dict[str, Any]) -> str | None:
+    for section in ("limits", "requests"):
+        value = (resources.get(section) or {}).get("nvidia.com/gpu")
+        if value is not None:
+            return str(value)
+    return None
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES)
+def test_apply_example_creates_cluster_and_pods(control_plane: Any, example: str) -> None:
+    cp = control_plane
+    name = load_example(example)["name"]
+    ns = new_namespace(cp, "apply")
+    try:
+        proc = rayctl(cp, "apply", str(EXAMPLES / example), "-n", ns)
+        assert proc.returncode == 0, proc.stderr
+        assert f"rayservice.ray.io/{name} created" in proc.stdout
+        assert "Traceback" not in proc.stderr
+
+        rs = kget(cp, "rayservice", name, "-n", ns)
+        cluster = wait_cluster_and_pods(cp, ns, name)
+        cname = cluster["metadata"]["name"]
+        assert cluster["metadata"]["ownerReferences"][0]["name"] == name
+        pods = cluster_pods(cp, ns, cname)
+
+        cfg = rs["spec"]["rayClusterConfig"]
+        groups = {"headgroup": cfg["headGroupSpec"]} | {g["groupName"]: g for g in cfg["workerGroupSpecs"]}
+        for pod in pods:
+            group = groups[pod["metadata"]["labels"]["ray.io/group"]]
+            want_spec = group["template"]["spec"]
+            want = want_spec["containers"][0]
+            got = pod["spec"]["containers"][0]
+            # GPU requests / limits, CPU and memory as rendered
+            assert _gpus(got.get("resources") or {}) == _gpus(want.get("resources") or {}), pod["metadata"]["name"]
+            for section in ("requests", "limits"):
+                for key, value in (want.get("resources", {}).get(section) or {}).items():
+                    assert str(got["resources"][section][key]) == str(value), (pod["metadata"]["name"], key)
+            # node selectors and tolerations as rendered
+            assert (pod["spec"].get("nodeSelector") or {}) == (want_spec.get("nodeSelector") or {})
+            for tol in want_spec.get("tolerations") or []:
+                assert tol in pod["spec"]["tolerations"], (pod["metadata"]["name"], tol)
+            # rayStartParams end up on `ray start`
+            command = " ".join((got.get("command") or []) + (got.get("args") or []))
+            for key, value in (group.get("rayStartParams") or {}).items():
+                assert f"--{key}={value}" in command or f"--{key}='{value}'" in command, (key, command)
+            gpus = _gpus(want.get("resources") or {})
+            if gpus and gpus != "0":
+                assert f"--num-gpus={gpus}" in command
+            # scheduled by the real scheduler; GPU workers only on the GPU pool
+            node = pod["spec"].get("nodeName")
+            assert node, f"{pod['metadata']['name']} not scheduled: {pod.get('status')}"
+            if gpus and gpus != "0":
+                assert node.startswith("kwok-gpu-"), (pod["metadata"]["name"], node)
+                labels = kget(cp, "node", node)["metadata"]["labels"]
+                assert labels["nvidia.com/gpu.present"] == "true"
+    finally:
+        drop_namespace(cp, ns)
+
+
+def test_apply_twice_is_unchanged(control_plane: Any) -> None:
+    cp = control_plane
+    ns = new_namespace(cp, "twice")
+    try:
+        spec = str(EXAMPLES / "hello.yaml")
+        first = rayctl(cp, "apply", spec, "-n", ns)
+        assert first.returncode == 0 and "rayservice.ray.io/hello created" in first.stdout, first.stderr
+        before = kget(cp, "rayservice", "hello", "-n", ns)
+        # also after the operator has reconciled it (it adds its finalizer with a full update)
+        wait_cluster_and_pods(cp, ns, "hello")
+        second = rayctl(cp, "apply", spec, "-n", ns)
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.strip() == "rayservice.ray.io/hello unchanged"
+        after = kget(cp, "rayservice", "hello", "-n", ns)
+        assert after["metadata"]["generation"] == before["metadata"]["generation"]
+        # -o json gives the object on stdout, the result line on stderr
+        third = rayctl(cp, "apply", spec, "-n", ns, "-o", "json")
+        assert third.returncode == 0
+        assert json.loads(third.stdout)["metadata"]["name"] == "hello"
+        assert "rayservice.ray.io/hello unchanged" in third.stderr
+    finally:
+        drop_namespace(cp, ns)
+
+
+def test_dry_run_server_is_not_persisted(control_plane: Any) -> None:
+    cp = control_plane
+    ns = f"dry-{__import__('uuid').uuid4().hex[:6]}"
+    proc = rayctl(cp, "apply", str(EXAMPLES / "hello.yaml"), "-n", ns, "--dry-run=server")
+    assert proc.returncode == 7, proc.stderr
+    assert "namespace" in proc.stderr and "--create-namespace" in proc.stderr
+    proc = rayctl(cp, "apply", str(EXAMPLES / "hello.yaml"), "-n", ns, "--dry-run=server", "--create-namespace")
+    assert proc.returncode == 0, proc.stderr
+    assert f"namespace/{ns} created (server dry run)" in proc.stdout
+    assert kubectl(cp, "get", "namespace", ns, check=False).returncode != 0
+    ns2 = new_namespace(cp, "dry")
+    try:
+        proc = rayctl(cp, "apply", str(EXAMPLES / "hello.yaml"), "-n", ns2, "--dry-run=server")
+        assert proc.returncode == 0, proc.stderr
+        assert "rayservice.ray.io/hello created (server dry run)" in proc.stdout
+        assert kget(cp, "rayservices", "-n", ns2)["items"] == []
+    finally:
+        drop_namespace(cp, ns2)
+
+
+def test_conflict_with_other_field_manager_is_refused(control_plane: Any, tmp_path: Path) -> None:
+    cp = control_plane
+    ns = new_namespace(cp, "conflict")
+    try:
+        spec = str(EXAMPLES / "hello.yaml")
+        assert rayctl(cp, "apply", spec, "-n", ns).returncode == 0
+        other = {
+            "apiVersion": "ray.io/v1",
+            "kind": "RayService",
+            "metadata": {"name": "hello", "namespace": ns},
+            "spec": {"upgradeStrategy": {"type": "None"}},
+        }
+        kubectl(
+            cp,
+            "apply",
+            "--server-side",
+            "--field-manager=other",
+            "--force-conflicts",
+            "-f",
+            "-",
+            stdin=json.dumps(other),
+        )
+        proc = rayctl(cp, "apply", spec, "-n", ns)
+        assert proc.returncode == 5, proc.stderr
+        assert ".spec.upgradeStrategy.type is owned by field manager 'other'" in proc.stderr
+        assert "--force-conflicts" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert kget(cp, "rayservice", "hello", "-n", ns)["spec"]["upgradeStrategy"]["type"] == "None"
+        forced = rayctl(cp, "apply", spec, "-n", ns, "--force-conflicts")
+        assert forced.returncode == 0, forced.stderr
+        assert "rayservice.ray.io/hello configured" in forced.stdout
+        assert kget(cp, "rayservice", "hello", "-n", ns)["spec"]["upgradeStrategy"]["type"] == "NewCluster"
+    finally:
+        drop_namespace(cp, ns)
+
+
+def test_wait_timeout_prints_diagnosis(control_plane: Any, tmp_path: Path) -> None:
+    """No Ray runs on kwok nodes, so the RayService never gets Ready: --wait must time out with exit 6 and a
+    diagnosis (here: the GPU worker that cannot be scheduled because it asks for more GPUs than a node has)."""
+    cp = control_plane
+    ns = new_namespace(cp, "wait")
+    try:
+        spec = write_spec(
+            tmp_path, load_example("llama-8b.yaml"), lambda s: s["workerGroups"][0].__setitem__("gpus", 16)
+        )
+        proc = rayctl(cp, "apply", str(spec), "-n", ns, "--wait", "--timeout", "15s", timeout=120)
+        assert proc.returncode == 6, proc.stderr
+        assert "was not Ready after 15s" in proc.stderr
+        assert "diagnosis:" in proc.stderr and "Ready=False" in proc.stderr
+        assert "Insufficient nvidia.com/gpu" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    finally:
+        drop_namespace(cp, ns)
+
+
+def test_unreachable_cluster_is_one_line(control_plane: Any, tmp_path: Path) -> None:
+    cfg = Path(control_plane.kubeconfig).read_text()
+    import re
+
+    bad = tmp_path / "kubeconfig"
+    bad.write_text(re.sub(r"server: https://127\.0\.0\.1:\d+", "server: https://127.0.0.1:1", cfg))
+
+    class CP:
+        kubeconfig = bad
+
+    proc = rayctl(CP, "apply", str(EXAMPLES / "hello.yaml"))
+    assert proc.returncode == 4
+    assert "cannot reach the API server at https://127.0.0.1:1" in proc.stderr
+    assert "Traceback" not in proc.stderr
