@@ -354,6 +354,27 @@ class ControlPlane:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         self.binaries = {name: str(path) for name, (_, path) in binary_paths().items()}
+        started = time.monotonic()
+        for attempt in range(1, 4):
+            try:
+                self._up_once(crds)
+                break
+            except ControlPlaneError as exc:
+                # Free ports are picked before the processes bind them; a concurrent run may take one in
+                # between. That is the only failure worth a retry.
+                if attempt == 3 or not self._lost_port_race():
+                    raise
+                print(f"port taken by another process ({str(exc).splitlines()[0]}); retrying", file=sys.stderr)
+                for log in self.logs.glob("*.log"):
+                    log.rename(log.with_suffix(f".attempt{attempt}.log"))
+        self._write_env()
+        print(
+            f"control plane up in {time.monotonic() - started:.1f}s: {self.server} ({self.state_dir})",
+            file=sys.stderr,
+        )
+        return self
+
+    def _up_once(self, crds: Path) -> None:
         self.ports = {
             name: free_port()
             for name in (
@@ -368,7 +389,6 @@ class ControlPlane:
             )
         }
         self._save()
-        started = time.monotonic()
         try:
             generate_pki(self.pki)
             write_kubeconfig(self.kubeconfig, self.server, self.pki, "admin")
@@ -386,12 +406,12 @@ class ControlPlane:
         except BaseException:
             self.down(purge=False)
             raise
-        self._write_env()
-        print(
-            f"control plane up in {time.monotonic() - started:.1f}s: {self.server} ({self.state_dir})",
-            file=sys.stderr,
-        )
-        return self
+
+    def _lost_port_race(self) -> bool:
+        for log in self.logs.glob("*.log"):
+            if ".attempt" not in log.name and "address already in use" in log.read_text(errors="replace"):
+                return True
+        return False
 
     def down(self, *, purge: bool = False) -> None:
         """Stop every process and delete the state; logs/ is kept unless purge=True.

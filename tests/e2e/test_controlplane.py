@@ -109,8 +109,8 @@ def test_gpu_pod_is_scheduled_and_runs(api: client.ApiClient, namespace: str) ->
         ready = [c for c in pod.status.conditions or [] if c.type == "Ready" and c.status == "True"]
         return pod if pod.status.phase == "Running" and ready else None
 
-    pod = running_pod = wait_for("GPU pod Running and Ready", running)
-    assert running_pod.spec.node_name.startswith("kwok-gpu-")
+    pod = wait_for("GPU pod Running and Ready", running)
+    assert pod.spec.node_name.startswith("kwok-gpu-")
     node = core.read_node(pod.spec.node_name)
     assert node.metadata.labels["rayctl.dev/pool"] == "gpu"
 
