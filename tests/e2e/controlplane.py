@@ -336,7 +336,7 @@ class ControlPlane:
     def up(self, *, owned: bool = False) -> ControlPlane:
         """Start everything and wait until healthy. On failure, stops what was started and raises.
 
-        owned=True ties the processes to this Python process (they get SIGTERM if it dies): use it from
+        owned=True ties the processes to this Python process (they get SIGKILL if it dies): use it from
         pytest. owned=False (the CLI) leaves them running after the CLI exits.
         """
         self._owned = owned
