@@ -16,9 +16,13 @@ set -euo pipefail
 K8S_VERSION=v1.36.3        # k8s.io/kubernetes: kube-apiserver, kube-controller-manager, kube-scheduler
 ETCD_VERSION=v3.6.16       # go.etcd.io/etcd/server/v3 (main package at the module root)
 KWOK_VERSION=v0.8.0        # sigs.k8s.io/kwok/cmd/kwok
-KUBERAY_VERSION=v1.7.0     # github.com/ray-project/kuberay/ray-operator (main package at the module root)
-# Escape hatch, off by default: RAYCTL_KUBERAY_VERSION=vX.Y.Z builds/uses another *real* operator release
-# (e.g. when the proxy does not serve the pinned one). tests/e2e/controlplane.py honours the same variable.
+# github.com/ray-project/kuberay/ray-operator (main package at the module root). The target is v1.7.0 (the CRDs in
+# ../shared are v1.7.0), but the Go module proxy refuses its source:
+#   reading .../ray-operator/@v/v1.7.0.zip: 403 Forbidden: This module version is not available.
+# (same for v1.7.1, v1.7.0-rc.*, and the release commit 59d663ae as a pseudo-version). v1.6.2 is the newest real
+# release the proxy serves, so it is the pin until v1.7.0 can be fetched; RAYCTL_KUBERAY_VERSION=v1.7.0 tries it.
+KUBERAY_VERSION=v1.6.2
+# RAYCTL_KUBERAY_VERSION=vX.Y.Z builds/uses another *real* operator release; tests/e2e/controlplane.py honours it.
 KUBERAY_VERSION="${RAYCTL_KUBERAY_VERSION:-$KUBERAY_VERSION}"
 # ---------------------------------------------------------------------------------------
 
