@@ -244,6 +244,27 @@ class LocalServe:
         client = serve_start(http_options={"host": self.host, "port": self.port})
         client.deploy_apps(schema)
 
+    def declarative_app_configs(self) -> list[dict[str, Any]]:
+        """The configs of the apps currently deployed through the config (declarative) API."""
+        from ray.serve.context import _get_global_client
+        from ray.serve.schema import ServeInstanceDetails
+
+        details = ServeInstanceDetails(**_get_global_client().get_serve_details())
+        out = []
+        for app in details.applications.values():
+            source = str(getattr(app.source, "value", app.source)).lower()
+            if source == "declarative" and app.deployed_app_config is not None:
+                out.append(app.deployed_app_config.model_dump(exclude_unset=True))
+        return out
+
+    def delete_apps(self, names: list[str]) -> None:
+        """Delete these apps (whichever API deployed them), blocking until they are gone."""
+        from ray.serve.context import _get_global_client
+
+        client = _get_global_client(raise_if_no_controller_running=False)
+        if client is not None:
+            client.delete_apps(list(names), blocking=True)
+
     def wait_ready(
         self,
         app_names: list[str],

@@ -14,7 +14,6 @@ high enough for batches to fill; `max_queued_requests` bounds the queue (overloa
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections import Counter
@@ -161,8 +160,10 @@ class BatchClassifier:
             self._metric.observe(n)
         assert self._head is not None
         try:
-            # Off the event loop, so requests keep arriving (and the next batch keeps filling) during the compute.
-            results = await asyncio.to_thread(self._head, texts)
+            # Inline on the replica's user-code loop: requests keep arriving on the replica's main loop meanwhile
+            # and are all dispatched when the call returns, so the next batch fills (to_thread + GIL contention
+            # measured ~6x smaller batches on CPU).
+            results = self._head(texts)
         except Exception as exc:
             self._error = f"{type(exc).__name__}: {exc}"
             raise
