@@ -29,13 +29,88 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 LABELS = ["billing", "technical", "account", "shipping", "other"]
-_WORDS = (
-    "my invoice was charged twice this month and the refund has not arrived yet please help "
-    "the app crashes when I upload a large file over the mobile network since the last update "
-    "I cannot log in to my account after resetting the password and the email never came "
-    "the parcel was shipped last week but tracking still shows it waiting at the depot "
-    "I would like to know whether you offer a discount for students or for annual plans"
-).split()
+_WORDS = [
+    "my",
+    "invoice",
+    "was",
+    "charged",
+    "twice",
+    "this",
+    "month",
+    "and",
+    "the",
+    "refund",
+    "has",
+    "not",
+    "arrived",
+    "yet",
+    "please",
+    "help",
+    "the",
+    "app",
+    "crashes",
+    "when",
+    "I",
+    "upload",
+    "a",
+    "large",
+    "file",
+    "over",
+    "the",
+    "mobile",
+    "network",
+    "since",
+    "the",
+    "last",
+    "update",
+    "I",
+    "cannot",
+    "log",
+    "in",
+    "to",
+    "my",
+    "account",
+    "after",
+    "resetting",
+    "the",
+    "password",
+    "and",
+    "the",
+    "email",
+    "never",
+    "came",
+    "the",
+    "parcel",
+    "was",
+    "shipped",
+    "last",
+    "week",
+    "but",
+    "tracking",
+    "still",
+    "shows",
+    "it",
+    "waiting",
+    "at",
+    "the",
+    "depot",
+    "I",
+    "would",
+    "like",
+    "to",
+    "know",
+    "whether",
+    "you",
+    "offer",
+    "a",
+    "discount",
+    "for",
+    "students",
+    "or",
+    "for",
+    "annual",
+    "plans",
+]
 
 
 def make_texts(n: int, words: int, seed: int = 0) -> list[str]:
@@ -116,29 +191,44 @@ def main() -> int:
         "name": "bench-classifier",
         "route_prefix": "/bench-classifier",
         "import_path": "serve_apps.classifier:app_builder",
-        "args": {"device": "cpu", "labels": LABELS, "max_batch_size": args.max_batch_size,
-                 "batch_wait_timeout_s": args.wait},
+        "args": {
+            "device": "cpu",
+            "labels": LABELS,
+            "max_batch_size": args.max_batch_size,
+            "batch_wait_timeout_s": args.wait,
+        },
         "deployments": [{"name": "BatchClassifier", "ray_actor_options": {"num_cpus": args.replica_cpus}}],
     }
     replica_threads = max(1, int(args.replica_cpus))
-    print(f"cpus={os.cpu_count()} concurrency={args.concurrency} duration={args.duration}s "
-          f"max_batch_size={args.max_batch_size} wait={args.wait}s words/text={args.words} "
-          f"replica num_cpus={args.replica_cpus} (torch threads {replica_threads})", flush=True)
+    print(
+        f"cpus={os.cpu_count()} concurrency={args.concurrency} duration={args.duration}s "
+        f"max_batch_size={args.max_batch_size} wait={args.wait}s words/text={args.words} "
+        f"replica num_cpus={args.replica_cpus} (torch threads {replica_threads})",
+        flush=True,
+    )
     with localrun.deployed({"applications": [app]}, progress=None) as local:
         url = f"http://{local.host}:{local.port}/bench-classifier/classify"
         asyncio.run(closed_loop(url, texts, args.concurrency, 3.0))  # warm up
         batched = asyncio.run(closed_loop(url, texts, args.concurrency, args.duration))
-        print(f"serve, batched      : {batched['rps']:8.1f} req/s  mean batch {batched['mean_batch']:.1f} "
-              f"(max {batched['max_batch']}), errors {batched['errors']}", flush=True)
-        off = dict(app, deployments=[{**app["deployments"][0],
-                                      "user_config": {"max_batch_size": 1, "batch_wait_timeout_s": 0.0}}])
+        print(
+            f"serve, batched      : {batched['rps']:8.1f} req/s  mean batch {batched['mean_batch']:.1f} "
+            f"(max {batched['max_batch']}), errors {batched['errors']}",
+            flush=True,
+        )
+        off = dict(
+            app,
+            deployments=[{**app["deployments"][0], "user_config": {"max_batch_size": 1, "batch_wait_timeout_s": 0.0}}],
+        )
         local.deploy({"applications": [off]}, keep_others=True)
         local.wait_ready([app["name"]])
         time.sleep(2)
         asyncio.run(closed_loop(url, texts, args.concurrency, 2.0))
         unbatched = asyncio.run(closed_loop(url, texts, args.concurrency, args.duration))
-        print(f"serve, batching off : {unbatched['rps']:8.1f} req/s  mean batch {unbatched['mean_batch']:.1f} "
-              f"(max {unbatched['max_batch']}), errors {unbatched['errors']}", flush=True)
+        print(
+            f"serve, batching off : {unbatched['rps']:8.1f} req/s  mean batch {unbatched['mean_batch']:.1f} "
+            f"(max {unbatched['max_batch']}), errors {unbatched['errors']}",
+            flush=True,
+        )
     bare_same = bare_model(texts, args.max_batch_size, args.duration, replica_threads)
     print(f"bare model, batch {args.max_batch_size}, {replica_threads} thread(s): {bare_same:8.1f} texts/s", flush=True)
     bare_all = bare_model(texts, args.max_batch_size, args.duration, os.cpu_count())

@@ -47,7 +47,7 @@ def texts_of(n_sentences: int, count: int) -> list[str]:
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
 def serve_latencies(url: str, texts: list[str]) -> list[float]:

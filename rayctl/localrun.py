@@ -29,9 +29,7 @@ from typing import Any
 
 from rayctl.errors import DependencyError, ExitCode, RayctlError, WaitTimeoutError
 
-INSTALL_HINT = (
-    "pip install 'ray[serve]==2.60.0'  (or: hack/install-serve-deps.sh to get every serve dependency)"
-)
+INSTALL_HINT = "pip install 'ray[serve]==2.60.0'  (or: hack/install-serve-deps.sh to get every serve dependency)"
 DEFAULT_EXAMPLE = Path(__file__).resolve().parent / "examples" / "pipeline.yaml"
 
 # Suffix of the main endpoint of each bundled app, relative to its route prefix (contracts.md "Routes").
@@ -64,6 +62,35 @@ class SmokeFailedError(RayctlError):
     """A smoke request got no 2xx answer."""
 
     exit_code = ExitCode.CLUSTER
+
+
+class NoGPUError(RayctlError):
+    """The config asks for GPUs and the local Ray has none."""
+
+    exit_code = ExitCode.DEPENDENCY
+
+
+GPU_APPS = {
+    "serve_apps.pipeline:app_builder",
+    "serve_apps.classifier:app_builder",
+    "serve_apps.vllm_app:app_builder",
+    "serve_apps.llm:app_builder",
+}
+
+
+def gpu_needs(serve_config: Mapping[str, Any]) -> list[str]:
+    """What in the config asks for a GPU: bundled model apps on `device: gpu` (their default) and deployments
+    whose ray_actor_options ask for num_gpus."""
+    needs = []
+    for app in serve_config.get("applications") or []:
+        args = app.get("args") or {}
+        if app.get("import_path") in GPU_APPS and args.get("device", "gpu") == "gpu":
+            needs.append(f"{app.get('name')} (device: gpu)")
+        for dep in app.get("deployments") or []:
+            opts = dep.get("ray_actor_options") or {}
+            if (opts.get("num_gpus") or 0) > 0:
+                needs.append(f"{app.get('name')}/{dep.get('name')} (num_gpus: {opts['num_gpus']})")
+    return needs
 
 
 def require_ray() -> None:
@@ -120,11 +147,7 @@ def app_endpoints(serve_config: Mapping[str, Any], host: str, port: int) -> list
         prefix = app.get("route_prefix", "/")
         base = f"http://{host}:{port}{'' if prefix in (None, '/') else prefix.rstrip('/')}"
         method, suffix = APP_ENDPOINTS.get(app.get("import_path", ""), ("GET", ""))
-        url = (
-            base + suffix
-            if suffix
-            else (base if base.endswith("/") or prefix not in (None, "/") else base + "/")
-        )
+        url = base + suffix if suffix else (base if base.endswith("/") or prefix not in (None, "/") else base + "/")
         rows.append(
             {
                 "name": app.get("name"),
@@ -190,7 +213,6 @@ class LocalServe:
     def start(self) -> LocalServe:
         require_ray()
         import ray
-        from ray import serve
 
         if not self.port:
             self.port = free_port(self.host)
@@ -202,8 +224,7 @@ class LocalServe:
         if not ray.is_initialized():
             ray.init(
                 address="local",  # always a private new cluster, never someone's `ray start` one
-                num_cpus=self.num_cpus
-                or max(8, os.cpu_count() or 1),  # logical CPUs: fractional replicas fit
+                num_cpus=self.num_cpus or max(8, os.cpu_count() or 1),  # logical CPUs: fractional replicas fit
                 include_dashboard=False,
                 namespace="rayctl-run",
                 log_to_driver=self.log_to_driver,
@@ -317,9 +338,7 @@ class LocalServe:
             if all_running:
                 return
             if time.monotonic() > deadline:
-                summary = {
-                    n: str(getattr(a.status, "value", a.status)) for n, a in last_status.applications.items()
-                }
+                summary = {n: str(getattr(a.status, "value", a.status)) for n, a in last_status.applications.items()}
                 raise WaitTimeoutError(f"applications not RUNNING after {timeout_s:.0f}s: {summary}")
             time.sleep(poll_s)
 
@@ -346,8 +365,13 @@ class LocalServe:
 
 
 @contextmanager
-def deployed(serve_config: Mapping[str, Any], *, timeout_s: float = 600.0,
-             progress: Callable[[str], None] | None = None, host: str = "127.0.0.1") -> Iterator[LocalServe]:
+def deployed(
+    serve_config: Mapping[str, Any],
+    *,
+    timeout_s: float = 600.0,
+    progress: Callable[[str], None] | None = None,
+    host: str = "127.0.0.1",
+) -> Iterator[LocalServe]:
     """Deploy `serve_config` next to whatever already runs (tests, benchmarks): starts a local Ray + Serve unless
     one is already initialised in this process; on exit deletes these apps, and stops Ray if it started it."""
     local = LocalServe(host=host, port=0).start()
@@ -365,10 +389,8 @@ def deployed(serve_config: Mapping[str, Any], *, timeout_s: float = 600.0,
 
 def _quiet(fn: Callable[[], Any]) -> Callable[[], None]:
     def run() -> None:
-        try:
+        with contextlib.suppress(Exception):  # best effort during shutdown
             fn()
-        except Exception:
-            pass
 
     return run
 
@@ -418,9 +440,7 @@ def http_request(
         return exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, exc.read()
 
 
-def smoke(
-    serve_config: Mapping[str, Any], host: str, port: int, out: Callable[[str], None]
-) -> list[dict[str, Any]]:
+def smoke(serve_config: Mapping[str, Any], host: str, port: int, out: Callable[[str], None]) -> list[dict[str, Any]]:
     """One sample request per app; prints each response; SmokeFailedError if any is not 2xx."""
     results = []
     failed = []
@@ -435,9 +455,7 @@ def smoke(
         text = data.decode("utf-8", "replace")
         out(f"{ep['name']}: {method} {url} -> {status} ({ms:.0f} ms)")
         out(text.strip())
-        results.append(
-            {"app": ep["name"], "url": url, "status": status, "body": text, "headers": resp_headers}
-        )
+        results.append({"app": ep["name"], "url": url, "status": status, "body": text, "headers": resp_headers})
         if not 200 <= status < 300:
             failed.append(f"{ep['name']} ({status})")
     if failed:
@@ -478,6 +496,15 @@ def run(
     try:
         err(f"starting a local Ray + Serve (HTTP on {host}:{port or 'a free port'}) ...")
         local.start()
+        needs = gpu_needs(cfg)
+        if needs:
+            import ray
+
+            if not ray.cluster_resources().get("GPU"):
+                raise NoGPUError(
+                    f"this config needs a GPU, and the local Ray has none: {', '.join(needs)}",
+                    hint="rerun with --profile cpu to use the CPU fallbacks",
+                )
         err(f"deploying {len(apps)} application(s): {', '.join(apps)}")
         local.deploy(cfg)
         local.wait_ready(apps, timeout_s=timeout_s, progress=err)

@@ -247,21 +247,15 @@ def _variant_app(name: str, app: Any, device: str) -> Any:
     if extra:
         raise ValueError(f"ab: variants[{name}].app: unknown key(s) {extra}")
     if ("type" in app) == ("import_path" in app):
-        raise ValueError(
-            f"ab: variants[{name}].app needs exactly one of 'type' ({sorted(APP_TYPES)}) or 'import_path'"
-        )
+        raise ValueError(f"ab: variants[{name}].app needs exactly one of 'type' ({sorted(APP_TYPES)}) or 'import_path'")
     if "type" in app:
         if app["type"] not in APP_TYPES:
-            raise ValueError(
-                f"ab: variants[{name}].app.type must be one of {sorted(APP_TYPES)}, got {app['type']!r}"
-            )
+            raise ValueError(f"ab: variants[{name}].app.type must be one of {sorted(APP_TYPES)}, got {app['type']!r}")
         path = APP_TYPES[app["type"]]
     else:
         path = app["import_path"]
         if not isinstance(path, str) or ":" not in path:
-            raise ValueError(
-                f"ab: variants[{name}].app.import_path must look like 'module:builder', got {path!r}"
-            )
+            raise ValueError(f"ab: variants[{name}].app.import_path must look like 'module:builder', got {path!r}")
     module, _, attr = path.partition(":")
     builder = getattr(importlib.import_module(module), attr)
     args = dict(app.get("args") or {})
@@ -280,9 +274,7 @@ def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
             raise ValueError(f"ab: arg {key!r} must be an HTTP header name, got {value!r}")
     variants = args.get("variants")
     if not isinstance(variants, list) or len(variants) < 2:
-        raise ValueError(
-            "ab: arg 'variants' is required: a list of at least 2 {name, weight, message?, app?}"
-        )
+        raise ValueError("ab: arg 'variants' is required: a list of at least 2 {name, weight, message?, app?}")
     order: list[str] = []
     weights: dict[str, float] = {}
     handles: dict[str, Any] = {}
@@ -306,6 +298,4 @@ def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
         weights[name] = weight
         handles[name] = Variant.options(name=f"Variant_{name}").bind(name, message, inner)
     weights = validate_weights(order, weights)
-    return ABRouter.options(user_config={"weights": weights}).bind(
-        handles, order, weights, sticky, variant_header
-    )
+    return ABRouter.options(user_config={"weights": weights}).bind(handles, order, weights, sticky, variant_header)

@@ -82,10 +82,7 @@ class PrototypeHead:
         )
         sims = emb @ self.prototypes.T
         best = sims.argmax(axis=1)
-        return [
-            {"label": self.labels[int(i)], "score": round(float(sims[row, i]), 6)}
-            for row, i in enumerate(best)
-        ]
+        return [{"label": self.labels[int(i)], "score": round(float(sims[row, i]), 6)} for row, i in enumerate(best)]
 
 
 def validate_batch_config(cfg: Any) -> tuple[int | None, float | None]:
@@ -229,9 +226,7 @@ def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
         or not all(isinstance(x, str) and x.strip() for x in labels)
         or len(set(labels)) != len(labels)
     ):
-        raise ValueError(
-            f"classifier: arg 'labels' must be a list of >= 2 distinct non-empty strings, got {labels!r}"
-        )
+        raise ValueError(f"classifier: arg 'labels' must be a list of >= 2 distinct non-empty strings, got {labels!r}")
     size, wait = validate_batch_config(
         {
             "max_batch_size": typed("classifier", args, "max_batch_size", int, 32),

@@ -28,9 +28,7 @@ class Hello:
 
     async def __call__(self, request: Request) -> Any:
         if request.method not in ("GET", "POST", "HEAD"):
-            return json_error(
-                405, f"method {request.method} not allowed; use GET or POST", "method_not_allowed"
-            )
+            return json_error(405, f"method {request.method} not allowed; use GET or POST", "method_not_allowed")
         return {"message": self._message}
 
     async def handle_json(self, payload: Any) -> dict[str, Any]:

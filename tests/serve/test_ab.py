@@ -113,8 +113,11 @@ def test_forwards_body_and_returns_variant_header(ab) -> None:
     assert status == 200
     variant = headers["x-ab-variant"]
     assert variant in ("a", "b")
-    assert body == {"variant": variant, "message": {"a": "control", "b": "candidate"}[variant],
-                    "echo": {"text": "hello"}}
+    assert body == {
+        "variant": variant,
+        "message": {"a": "control", "b": "candidate"}[variant],
+        "echo": {"text": "hello"},
+    }
     # the route prefix itself (no trailing slash) is served too, not redirected
     status, headers, _ = request("POST", url, b"{}", {"x-user-id": "alice"})
     assert status == 200 and headers["x-ab-variant"] == variant
@@ -159,9 +162,7 @@ def test_weight_change_via_user_config_without_restart(ab) -> None:
     before = router_replicas(url)
     assert len(before) == 2
     app = copy.deepcopy(APP)
-    app["deployments"] = [
-        {"name": "ABRouter", "num_replicas": 2, "user_config": {"weights": {"a": 0, "b": 1, "c": 0}}}
-    ]
+    app["deployments"] = [{"name": "ABRouter", "num_replicas": 2, "user_config": {"weights": {"a": 0, "b": 1, "c": 0}}}]
     serve_env.deploy(app)
     deadline = time.monotonic() + 60
     while True:
@@ -205,3 +206,25 @@ def test_per_variant_metrics_are_exported(ab) -> None:
     lines = [line for line in text.splitlines() if line.startswith("ray_rayctl_ab_") and not line.startswith("#")]
     assert any('variant="a"' in line for line in lines if "requests_total" in line), lines[:20]
     assert any('variant="b"' in line for line in lines if "latency_ms" in line), lines[:20]
+
+
+def test_variant_backed_by_a_bundled_app(serve_env) -> None:
+    app = {
+        "name": "t-ab-apps",
+        "route_prefix": "/t-ab-apps",
+        "import_path": "serve_apps.ab_router:app_builder",
+        "args": {
+            "device": "cpu",
+            "variants": [
+                {"name": "hello", "weight": 1, "app": {"type": "hello", "args": {"message": "from the hello app"}}},
+                {"name": "echo", "weight": 0, "message": "never"},
+            ],
+        },
+    }
+    url = serve_env.deploy(app)
+    try:
+        status, headers, body = route(url, "someone", {"text": "hi"})
+        assert status == 200 and headers["x-ab-variant"] == "hello"
+        assert body == {"message": "from the hello app"}
+    finally:
+        serve_env.delete(app["name"])

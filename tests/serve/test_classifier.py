@@ -103,7 +103,9 @@ def test_user_config_reconfigures_batching_without_restart(classifier) -> None:
     serve_env, url = classifier
     _, before = request("GET", url + "/stats")
     app = copy.deepcopy(APP)
-    app["deployments"] = [{"name": "BatchClassifier", "user_config": {"max_batch_size": 3, "batch_wait_timeout_s": 0.05}}]
+    app["deployments"] = [
+        {"name": "BatchClassifier", "user_config": {"max_batch_size": 3, "batch_wait_timeout_s": 0.05}}
+    ]
     serve_env.deploy(app)
     deadline = time.monotonic() + 60
     while True:

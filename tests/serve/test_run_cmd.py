@@ -155,3 +155,19 @@ def test_bad_profile_is_rejected() -> None:
     proc = rayctl("run", "--profile", "tpu", "--smoke", timeout=120)
     assert proc.returncode == 3, proc.stderr
     assert "--profile" in proc.stderr
+
+
+def test_gpu_config_without_a_gpu_fails_fast(serve_deps: None, tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    cfg = tmp_path / "gpu.yaml"
+    cfg.write_text(
+        json.dumps(
+            {"applications": [{"name": "cls", "route_prefix": "/", "import_path": "serve_apps.classifier:app_builder"}]}
+        )
+    )
+    proc = rayctl("run", "--serve-config", str(cfg), "--smoke", "--port", str(_free_port()), timeout=300)
+    assert proc.returncode == 8, proc.stderr[-3000:]
+    assert "needs a GPU" in proc.stderr and "--profile cpu" in proc.stderr
