@@ -324,6 +324,9 @@ class LocalServe:
                         f"{name}/{dep_name}",
                         f"{dep_status}" + (f" ({replicas})" if replicas else ""),
                     )
+                    if dep.message and dep_status != "HEALTHY":  # e.g. replicas waiting for resources
+                        msg = " ".join(str(dep.message).split())
+                        _report(progress, seen, f"{name}/{dep_name} message", msg[:400])
                 _report(progress, seen, name, app_status)
                 if app_status == "DEPLOY_FAILED":
                     details = [app.message] + [
@@ -509,10 +512,11 @@ def run(
         local.deploy(cfg)
         local.wait_ready(apps, timeout_s=timeout_s, progress=err)
         err("all applications RUNNING")
-        for ep in app_endpoints(cfg, host, local.port):
+        url_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # where a client connects
+        for ep in app_endpoints(cfg, url_host, local.port):
             out(f"{ep['name']}: {ep['method']} {ep['url']}")
         if smoke_test:
-            smoke(cfg, host, local.port, out)
+            smoke(cfg, url_host, local.port, out)
         elif block:
             err("serving; press Ctrl-C to stop")
             while True:

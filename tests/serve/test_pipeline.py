@@ -155,9 +155,9 @@ def test_branches_run_in_parallel(pipeline_url: str) -> None:
     overlapping = sum(1 for o in overlaps if o > 0)
     detail = ", ".join(f"{o * 1000:.1f}" for o in overlaps)
     print(f"sentiment/summary overlap per request (ms): {detail}")
-    # On a shared 2-core box a request can be descheduled between the two .remote() calls; 9/12 still rules
+    # On a shared 2-core box a request can be descheduled between the two .remote() calls; 8/12 still rules
     # out sequential awaiting (which never overlaps).
-    assert overlapping >= 9, f"branch overlaps (ms): {detail}"
+    assert overlapping >= 8, f"branch overlaps (ms): {detail}"
     assert statistics.median(overlaps) > 0, detail
 
 
