@@ -6,7 +6,8 @@
 2. serve: a local Ray (127.0.0.1, free ports) with the bundled app deployed declaratively exactly as from
    serveConfigV2 (`serve_apps.vllm_app`: POST /generate; and/or `serve_apps.llm`: OpenAI /v1/completions),
    driven over HTTP with the same prompts, greedy sampling (so both do identical work) and concurrency.
-Prints tokens/s for each and the serve/bare ratio (goal >= 0.9). Runs on CPU (vLLM CPU build, float32).
+Rounds alternate bare / serve (medians reported); prints tokens/s and the serve/bare ratio (goal >= 0.9).
+Runs on CPU (vLLM CPU build, float32).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import gc
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -55,28 +57,35 @@ async def run_bounded(n: int, concurrency: int, one: Any) -> tuple[int, float]:
     return sum(counts), time.perf_counter() - t0
 
 
-async def bench_bare(model: str, ps: list[str], concurrency: int, max_tokens: int) -> dict[str, float]:
-    from vllm import SamplingParams
-    from vllm.engine.arg_utils import AsyncEngineArgs
-    from vllm.sampling_params import RequestOutputKind
-    from vllm.v1.engine.async_llm import AsyncLLM
+class BareEngine:
+    """vLLM AsyncLLM in this process, with the same engine kwargs the Serve apps get."""
 
-    engine = AsyncLLM.from_engine_args(AsyncEngineArgs(model=model, dtype="float32", **ENGINE_KWARGS))
-    sp = SamplingParams(temperature=0.0, max_tokens=max_tokens, output_kind=RequestOutputKind.FINAL_ONLY)
+    def __init__(self, model: str) -> None:
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
 
-    async def one(i: int) -> int:
-        final = None
-        async for out in engine.generate(ps[i], sp, request_id=f"bare-{i}-{time.monotonic_ns()}"):
-            final = out
-        return len(final.outputs[0].token_ids) if final else 0
+        self.engine = AsyncLLM.from_engine_args(AsyncEngineArgs(model=model, dtype="float32", **ENGINE_KWARGS))
 
-    try:
-        await run_bounded(concurrency, concurrency, one)  # warm-up
+    async def run(self, ps: list[str], concurrency: int, max_tokens: int, warmup: bool) -> dict[str, float]:
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        sp = SamplingParams(temperature=0.0, max_tokens=max_tokens, output_kind=RequestOutputKind.FINAL_ONLY)
+
+        async def one(i: int) -> int:
+            final = None
+            async for out in self.engine.generate(ps[i], sp, request_id=f"bare-{i}-{time.monotonic_ns()}"):
+                final = out
+            return len(final.outputs[0].token_ids) if final else 0
+
+        if warmup:
+            await run_bounded(concurrency, concurrency, one)
         tokens, secs = await run_bounded(len(ps), concurrency, one)
-    finally:
-        engine.shutdown()
+        return {"tokens": tokens, "seconds": secs, "tok_s": tokens / secs}
+
+    def close(self) -> None:
+        self.engine.shutdown()
         gc.collect()
-    return {"tokens": tokens, "seconds": secs, "tok_s": tokens / secs}
 
 
 def start_serve() -> Any:
@@ -105,24 +114,30 @@ def start_serve() -> Any:
     return f"http://127.0.0.1:{port}"
 
 
-def deploy(app: dict[str, Any], timeout_s: float = 600) -> None:
+def deploy(apps: list[dict[str, Any]], timeout_s: float = 900) -> None:
+    """Deploy all apps in one declarative config (as KubeRay does) and wait until every one is RUNNING."""
     from ray import serve
     from ray.serve.context import _get_global_client
     from ray.serve.schema import ServeDeploySchema
 
-    _get_global_client().deploy_apps(ServeDeploySchema.model_validate({"applications": [app]}))
+    _get_global_client().deploy_apps(ServeDeploySchema.model_validate({"applications": apps}))
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        st = serve.status().applications.get(app["name"])
-        if st is not None and st.status == "RUNNING":
-            return
-        if st is not None and st.status == "DEPLOY_FAILED":
-            raise RuntimeError(f"deploy failed: {st}")
+    pending = {app["name"] for app in apps}
+    while pending and time.monotonic() < deadline:
+        for name in sorted(pending):
+            st = serve.status().applications.get(name)
+            if st is not None and st.status == "RUNNING":
+                pending.discard(name)
+            elif st is not None and st.status == "DEPLOY_FAILED":
+                raise RuntimeError(f"deploy of {name} failed: {st}")
         time.sleep(1)
-    raise TimeoutError(app["name"])
+    if pending:
+        raise TimeoutError(f"not RUNNING after {timeout_s}s: {sorted(pending)}")
 
 
-async def bench_http(url: str, ps: list[str], concurrency: int, max_tokens: int, kind: str) -> dict[str, float]:
+async def bench_http(
+    url: str, ps: list[str], concurrency: int, max_tokens: int, kind: str, warmup: bool
+) -> dict[str, float]:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -142,79 +157,112 @@ async def bench_http(url: str, ps: list[str], concurrency: int, max_tokens: int,
             r.raise_for_status()
             return int(r.json()["usage"]["completion_tokens"])
 
-        await run_bounded(concurrency, concurrency, one)  # warm-up
+        if warmup:
+            await run_bounded(concurrency, concurrency, one)
         tokens, secs = await run_bounded(len(ps), concurrency, one)
     return {"tokens": tokens, "seconds": secs, "tok_s": tokens / secs}
+
+
+def app_config(kind: str, model: str) -> dict[str, Any]:
+    if kind == "vllm":
+        return {
+            "name": "bench-vllm",
+            "route_prefix": "/bench-vllm",
+            "import_path": "serve_apps.vllm_app:app_builder",
+            "args": {"model": model, "device": "cpu", "engine_kwargs": ENGINE_KWARGS, "max_tokens_limit": 4096},
+            "deployments": [{"name": "VLLMDeployment", "max_ongoing_requests": 64}],
+        }
+    return {
+        "name": "bench-llm",
+        "route_prefix": "/bench-llm",
+        "import_path": "serve_apps.llm:app_builder",
+        "args": {
+            "device": "cpu",
+            "llm_configs": [
+                {
+                    "model_loading_config": {"model_id": "tiny", "model_source": model},
+                    "engine_kwargs": ENGINE_KWARGS,
+                    "deployment_config": {"max_ongoing_requests": 64},
+                    "log_engine_metrics": False,
+                }
+            ],
+        },
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--requests", type=int, default=64)
+    ap.add_argument("--requests", type=int, default=64, help="requests per round")
     ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (bare, serve...) ; medians reported")
     ap.add_argument("--app", choices=("vllm", "llm", "both"), default="both")
     ap.add_argument("--model", help="model dir (default: the tiny test model, built if needed)")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="env var for the Ray cluster (e.g. RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0); repeatable",
+    )
     a = ap.parse_args()
+    for item in a.env:
+        key, _, value = item.partition("=")
+        os.environ[key] = value
 
     from tests.serve.tiny_model import ensure_tiny_model
 
     model = a.model or str(ensure_tiny_model())
     ps = prompts(a.requests)
-    results: dict[str, Any] = {"concurrency": a.concurrency, "requests": a.requests, "max_tokens": a.max_tokens}
+    kinds = ("vllm", "llm") if a.app == "both" else (a.app,)
 
-    results["bare"] = asyncio.run(bench_bare(model, ps, a.concurrency, a.max_tokens))
-    print(
-        f"bare vLLM AsyncLLM : {results['bare']['tok_s']:8.1f} tok/s ({results['bare']['tokens']} tokens)", flush=True
-    )
+    # Serve apps first (deploying is blocking), then the bare engine in this process; only one engine works
+    # at a time. Rounds are interleaved so that background load on the machine hits every mode alike.
+    base = start_serve()
+    deploy([app_config(kind, model) for kind in kinds])
 
-    url = start_serve()
-    apps = ("vllm", "llm") if a.app == "both" else (a.app,)
-    for kind in apps:
-        if kind == "vllm":
-            app = {
-                "name": "bench-vllm",
-                "route_prefix": "/bench-vllm",
-                "import_path": "serve_apps.vllm_app:app_builder",
-                "args": {"model": model, "device": "cpu", "engine_kwargs": ENGINE_KWARGS, "max_tokens_limit": 4096},
-                "deployments": [{"name": "VLLMDeployment", "max_ongoing_requests": 64}],
-            }
-        else:
-            app = {
-                "name": "bench-llm",
-                "route_prefix": "/bench-llm",
-                "import_path": "serve_apps.llm:app_builder",
-                "args": {
-                    "device": "cpu",
-                    "llm_configs": [
-                        {
-                            "model_loading_config": {"model_id": "tiny", "model_source": model},
-                            "engine_kwargs": ENGINE_KWARGS,
-                            "deployment_config": {"max_ongoing_requests": 64},
-                            "log_engine_metrics": False,
-                        }
-                    ],
-                },
-            }
-        deploy(app)
-        res = asyncio.run(bench_http(url + app["route_prefix"], ps, a.concurrency, a.max_tokens, kind))
-        res["ratio"] = res["tok_s"] / results["bare"]["tok_s"]
-        results[f"serve_{kind}"] = res
-        print(
-            f"serve ({kind:4s} app)   : {res['tok_s']:8.1f} tok/s ({res['tokens']} tokens)  "
-            f"ratio serve/bare = {res['ratio']:.3f}",
-            flush=True,
-        )
-        from ray import serve
+    async def run_all() -> dict[str, list[dict[str, float]]]:
+        bare = BareEngine(model)
+        runs: dict[str, list[dict[str, float]]] = {"bare": [], **{f"serve_{k}": [] for k in kinds}}
+        try:
+            for r in range(a.rounds):
+                res = await bare.run(ps, a.concurrency, a.max_tokens, warmup=r == 0)
+                runs["bare"].append(res)
+                print(f"round {r}: bare        {res['tok_s']:8.1f} tok/s", flush=True)
+                for kind in kinds:
+                    url = base + app_config(kind, model)["route_prefix"]
+                    res = await bench_http(url, ps, a.concurrency, a.max_tokens, kind, warmup=r == 0)
+                    runs[f"serve_{kind}"].append(res)
+                    print(f"round {r}: serve {kind:5s} {res['tok_s']:8.1f} tok/s", flush=True)
+        finally:
+            bare.close()
+        return runs
 
-        serve.delete(app["name"])
+    runs = asyncio.run(run_all())
+    results: dict[str, Any] = {
+        "concurrency": a.concurrency,
+        "requests_per_round": a.requests,
+        "max_tokens": a.max_tokens,
+        "rounds": a.rounds,
+        "env": a.env,
+        "runs": runs,
+    }
+    bare_med = statistics.median(x["tok_s"] for x in runs["bare"])
+    results["bare_tok_s"] = bare_med
+    print(f"\nbare vLLM AsyncLLM      : {bare_med:8.1f} tok/s (median of {a.rounds})")
+    for kind in kinds:
+        med = statistics.median(x["tok_s"] for x in runs[f"serve_{kind}"])
+        results[f"serve_{kind}_tok_s"] = med
+        results[f"ratio_{kind}"] = med / bare_med
+        print(f"serve ({kind:4s} app)      : {med:8.1f} tok/s   ratio serve/bare = {med / bare_med:.3f}")
 
     import ray
     from ray import serve
 
     serve.shutdown()
     ray.shutdown()
-    print(json.dumps(results, indent=2))
+    print(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=2))
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=2))
     return 0
