@@ -1,0 +1,108 @@
+"""`rayctl status` reports what the cluster says (RayService conditions, RayClusters, pods, endpoint)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .test_apply_helpers import (
+    EXAMPLES,
+    cluster_pods,
+    drop_namespace,
+    kget,
+    load_example,
+    new_namespace,
+    rayctl,
+    wait_cluster_and_pods,
+    wait_for,
+    write_spec,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def test_status_matches_cluster(control_plane: Any, tmp_path: Path) -> None:
+    cp = control_plane
+    ns = new_namespace(cp, "status")
+    try:
+        # 5 GPU workers of 4 GPUs on 2 nodes with 8 GPUs each: 4 run, 1 stays Pending (Insufficient nvidia.com/gpu)
+        spec = write_spec(
+            tmp_path,
+            load_example("llama-8b.yaml"),
+            lambda s: s["workerGroups"][0].update(replicas=5, minReplicas=5, maxReplicas=5, gpus=4),
+        )
+        assert rayctl(cp, "apply", str(spec), "-n", ns).returncode == 0
+        cluster = wait_cluster_and_pods(cp, ns, "llama-8b")
+        cname = cluster["metadata"]["name"]
+        group = cluster["spec"]["workerGroupSpecs"][0]["groupName"]
+
+        def settled() -> Any:
+            view = json.loads(rayctl(cp, "status", "llama-8b", "-n", ns, "-o", "json").stdout)
+            rs = kget(cp, "rayservice", "llama-8b", "-n", ns)
+            if not rs.get("status", {}).get("conditions"):
+                return None
+            groups = {g["name"]: g for c in view["clusters"] for g in c["groups"]}
+            return view if groups.get(group, {}).get("ready") == 4 and groups["headgroup"]["ready"] == 1 else None
+
+        view = wait_for(settled, timeout=60, what="4 ready GPU workers in rayctl status")
+        rs = kget(cp, "rayservice", "llama-8b", "-n", ns)
+        # conditions are the RayService's own
+        assert {c["type"]: c["status"] for c in view["conditions"]} == {
+            c["type"]: c["status"] for c in rs["status"]["conditions"]
+        }
+        assert view["pendingCluster"] == rs["status"]["pendingServiceStatus"].get("rayClusterName") == cname
+        assert view["activeCluster"] == (rs["status"].get("activeServiceStatus", {}).get("rayClusterName") or None)
+        pods = cluster_pods(cp, ns, cname)
+        groups = {g["name"]: g for c in view["clusters"] for g in c["groups"]}
+        assert groups[group]["desired"] == 5 and groups[group]["pods"] == 5
+        assert groups["headgroup"]["pods"] == 1
+        pending = [p for p in pods if p["status"].get("phase") == "Pending"]
+        assert len(pending) == 1
+        [problem] = groups[group]["notReady"]
+        assert problem["pod"] == pending[0]["metadata"]["name"]
+        assert "Insufficient nvidia.com/gpu" in problem["reason"]
+        # the human view says the same things
+        text = rayctl(cp, "status", "llama-8b", "-n", ns).stdout
+        assert f"pending {cname}" in text and f"{group}: 4/5 ready, 5 pods" in text
+        assert "Insufficient nvidia.com/gpu" in text
+        assert "Ready=False" in text
+        # yaml output parses to the same data
+        as_yaml = yaml.safe_load(rayctl(cp, "status", "llama-8b", "-n", ns, "-o", "yaml").stdout)
+        assert as_yaml["name"] == "llama-8b" and as_yaml["namespace"] == ns
+    finally:
+        drop_namespace(cp, ns)
+
+
+def test_status_not_found_and_bad_output(control_plane: Any) -> None:
+    cp = control_plane
+    proc = rayctl(cp, "status", "does-not-exist", "-n", "default")
+    assert proc.returncode == 7
+    assert proc.stderr.strip() == "error: rayservice.ray.io/does-not-exist not found in namespace default"
+    proc = rayctl(cp, "status", "x", "-o", "xml")
+    assert proc.returncode == 2
+
+
+def test_status_default_namespace_from_context(control_plane: Any, tmp_path: Path) -> None:
+    """Without -n, status uses the kubeconfig context's namespace (kubectl convention)."""
+    cp = control_plane
+    ns = new_namespace(cp, "ctxns")
+    try:
+        assert rayctl(cp, "apply", str(EXAMPLES / "hello.yaml"), "-n", ns).returncode == 0
+        cfg = yaml.safe_load(Path(cp.kubeconfig).read_text())
+        for ctx in cfg["contexts"]:
+            ctx["context"]["namespace"] = ns
+        kc = tmp_path / "kubeconfig"
+        kc.write_text(yaml.safe_dump(cfg))
+
+        class CP:
+            kubeconfig = kc
+
+        proc = rayctl(CP, "status", "hello", "-o", "json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["namespace"] == ns
+    finally:
+        drop_namespace(cp, ns)
