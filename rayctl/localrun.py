@@ -418,7 +418,7 @@ def sample_request(endpoint: Mapping[str, Any]) -> tuple[str, str, bytes | None,
     if path == "serve_apps.pipeline:app_builder":
         body = {"text": SAMPLE_TEXT}
     elif path == "serve_apps.classifier:app_builder":
-        body = {"text": "The home team won the championship final in overtime last night."}
+        body = {"text": "I was charged twice for my subscription this month, please refund the extra payment."}
     elif path == "serve_apps.ab_router:app_builder":
         body = {"text": SAMPLE_TEXT}
         headers[str(args.get("sticky_header", "x-user-id"))] = "rayctl-smoke-user"
@@ -456,7 +456,11 @@ def smoke(serve_config: Mapping[str, Any], host: str, port: int, out: Callable[[
             status, resp_headers, data = 0, {}, str(exc).encode()
         ms = (time.perf_counter() - t0) * 1000
         text = data.decode("utf-8", "replace")
-        out(f"{ep['name']}: {method} {url} -> {status} ({ms:.0f} ms)")
+        extra = ""
+        if ep.get("import_path") == "serve_apps.ab_router:app_builder":
+            vh = str((ep.get("args") or {}).get("variant_header", "x-ab-variant")).lower()
+            extra = f" [{vh}: {resp_headers.get(vh, '?')}]"
+        out(f"{ep['name']}: {method} {url} -> {status} ({ms:.0f} ms){extra}")
         out(text.strip())
         results.append({"app": ep["name"], "url": url, "status": status, "body": text, "headers": resp_headers})
         if not 200 <= status < 300:
