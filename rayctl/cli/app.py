@@ -30,11 +30,37 @@ def debug_enabled() -> bool:
     return bool(_state["debug"])
 
 
+def version_text() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rayctl.spec.base import RAY_VERSION
+
+    try:
+        own = version("rayctl")
+    except PackageNotFoundError:  # running from a source tree without an install
+        own = "0+unknown"
+    return f"rayctl {own} (Ray {RAY_VERSION}, KubeRay ray.io/v1 CRDs v1.7.0)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out(version_text())
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    _version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                  help="Print the version and exit."),
 ) -> None:
     _state["debug"] = debug
+
+
+@app.command()
+def version() -> None:
+    """Print rayctl's version and the Ray / KubeRay versions it targets."""
+    out(version_text())
 
 
 def err(message: str) -> None:

@@ -107,3 +107,8 @@ def test_render_imports_no_heavy_modules() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_version() -> None:
+    result = rayctl("--version")
+    assert result.returncode == 0 and result.stdout.startswith("rayctl ") and "Ray 2.60.0" in result.stdout
