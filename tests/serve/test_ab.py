@@ -96,7 +96,7 @@ def test_builder_validates_args(serve_deps: None) -> None:
         app_builder({"variants": [{"name": "a", "weight": 0}, {"name": "b", "weight": 0}]})
 
 
-def test_assignment_function_is_stable_and_uniform() -> None:
+def test_assignment_function_is_stable_and_uniform(serve_deps: None) -> None:
     from serve_apps.ab_router import pick_variant, unit_hash
 
     assert unit_hash("user-1") == unit_hash("user-1")  # no per-process salt (unlike hash())

@@ -51,3 +51,20 @@ def test_hello_get_and_post(serve_env) -> None:
         assert status == 405 and body["error"]["type"] == "method_not_allowed"
     finally:
         serve_env.delete("t-hello")
+
+
+def test_app_modules_import_light(serve_deps: None) -> None:
+    """Importing the bundled apps (as Serve's builder task and `rayctl render` users do) loads no model library;
+    `rayctl run`'s modules do not even load ray until the command runs."""
+    import subprocess
+    import sys
+
+    apps = (
+        "import sys, serve_apps.hello, serve_apps.pipeline, serve_apps.classifier, serve_apps.ab_router;"
+        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'vaderSentiment', 'sumy', 'vllm')"
+        " if m in sys.modules]; assert not heavy, heavy"
+    )
+    cli = "import sys, rayctl.localrun, rayctl.cli.run_cmd; assert 'ray' not in sys.modules"
+    for code in (apps, cli):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
