@@ -21,13 +21,18 @@ def run_command(
         dir_okay=False,
     ),
     profile: str | None = typer.Option(
-        None, "--profile", help="cpu: force every bundled app onto its CPU fallback; gpu: as rendered."
+        None,
+        "--profile",
+        metavar="cpu|gpu",
+        help="cpu: force every bundled app onto its CPU fallback; gpu: as rendered.",
     ),
     port: int | None = typer.Option(
         None, "--port", help=f"HTTP port of Serve's proxy (default {DEFAULT_PORT}, or a free port if it is taken)."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface Serve's proxy listens on."),
-    overrides: list[str] = typer.Option([], "--set", help="Override a spec field, KEY=VALUE (repeatable)."),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="PATH=VALUE", help="Override a spec value (repeatable), as in `rayctl render`."
+    ),
     serve_config: Path | None = typer.Option(
         None,
         "--serve-config",
