@@ -64,12 +64,8 @@ def apply_cmd(
     namespace: str | None = _namespace_opt("the spec's namespace"),
     kubeconfig: str | None = KUBECONFIG_OPT,
     context: str | None = CONTEXT_OPT,
-    create_namespace: bool = typer.Option(
-        False, "--create-namespace", help="Create the namespace if missing."
-    ),
-    dry_run: str | None = typer.Option(
-        None, "--dry-run", help="'server': send to the API server without persisting."
-    ),
+    create_namespace: bool = typer.Option(False, "--create-namespace", help="Create the namespace if missing."),
+    dry_run: str | None = typer.Option(None, "--dry-run", help="'server': send to the API server without persisting."),
     force_conflicts: bool = typer.Option(
         False, "--force-conflicts", help="Take over fields owned by another field manager."
     ),
@@ -89,24 +85,16 @@ def apply_cmd(
     from rayctl.k8s.ops import apply_objects, load_and_render, set_namespace, validate_for_cluster
 
     spec, rendered = load_and_render(spec_path, set_)
-    cluster = connect(
-        Target(kubeconfig, context, namespace), default_namespace=getattr(spec, "namespace", None)
-    )
+    cluster = connect(Target(kubeconfig, context, namespace), default_namespace=getattr(spec, "namespace", None))
     objects = set_namespace(rendered.objects, cluster.namespace)
     for w in validate_for_cluster(cluster, objects):
         err(f"warning: {w}")
-    results = apply_objects(
-        cluster, objects, force=force_conflicts, dry_run=is_dry, create_namespace=create_namespace
-    )
+    results = apply_objects(cluster, objects, force=force_conflicts, dry_run=is_dry, create_namespace=create_namespace)
     for r in results:
         (err if output else out)(r.line())
     if output:
         items = [r.object for r in results]
-        out(
-            _dump(
-                items[0] if len(items) == 1 else {"apiVersion": "v1", "kind": "List", "items": items}, output
-            )
-        )
+        out(_dump(items[0] if len(items) == 1 else {"apiVersion": "v1", "kind": "List", "items": items}, output))
     if wait and not is_dry:
         name = str(rendered.objects[0]["metadata"]["name"])
         _wait(cluster, name, timeout_s)
@@ -116,29 +104,40 @@ def _wait(cluster: Any, name: str, timeout_s: float) -> None:
     from rich.console import Console
 
     from rayctl.k8s.ops import wait_ready
-    from rayctl.k8s.status import diagnose, progress_line
+    from rayctl.k8s.status import diagnose, progress_details, progress_line
 
     console = Console(stderr=True)
-    last = {"line": ""}
+    last = {"key": ""}
+
+    def changed(view: dict[str, Any]) -> list[str] | None:
+        """The lines to print when the progress changed since the last poll, else None."""
+        lines = [progress_line(view), *progress_details(view)]
+        key = "\n".join(lines)
+        if key == last["key"]:
+            return None
+        last["key"] = key
+        return lines
 
     if console.is_terminal:
+        from rich.text import Text
+
         with console.status(f"waiting for rayservice.ray.io/{name} to be Ready") as status:
 
             def update(view: dict[str, Any]) -> None:
-                line = progress_line(view)
-                status.update(f"[bold]rayservice.ray.io/{name}[/bold]: {line}")
-                if line != last["line"]:
-                    console.log(line, markup=False, highlight=False)
-                    last["line"] = line
+                status.update(Text(f"rayservice.ray.io/{name}: {progress_line(view)}"))
+                lines = changed(view)
+                for line in lines or []:
+                    console.log(Text(line))
 
             done, view = wait_ready(cluster, name, None, timeout=timeout_s, on_update=update)
     else:
 
         def update_plain(view: dict[str, Any]) -> None:
-            line = progress_line(view)
-            if line != last["line"]:
-                err(f"waiting: {line}")
-                last["line"] = line
+            lines = changed(view)
+            if lines:
+                err(f"waiting: {lines[0]}")
+                for line in lines[1:]:
+                    err(line)
 
         done, view = wait_ready(cluster, name, None, timeout=timeout_s, on_update=update_plain)
     if done:
@@ -179,9 +178,7 @@ def delete_cmd(
     kubeconfig: str | None = KUBECONFIG_OPT,
     context: str | None = CONTEXT_OPT,
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
-    wait: bool = typer.Option(
-        True, "--wait/--no-wait", help="Wait until the RayService and its clusters are gone."
-    ),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait until the RayService and its clusters are gone."),
     timeout: str = typer.Option("5m", "--timeout", help="How long --wait waits."),
     ignore_not_found: bool = typer.Option(False, "--ignore-not-found", help="Exit 0 when it does not exist."),
 ) -> None:
@@ -193,9 +190,7 @@ def delete_cmd(
     cluster = connect(Target(kubeconfig, context, namespace))
     if not yes:
         if not sys.stdin.isatty():
-            raise click.UsageError(
-                "refusing to delete without confirmation: stdin is not a terminal; pass -y"
-            )
+            raise click.UsageError("refusing to delete without confirmation: stdin is not a terminal; pass -y")
         if not typer.confirm(f"delete rayservice.ray.io/{name} in namespace {cluster.namespace}?", err=True):
             err("aborted")
             sys.exit(int(ExitCode.INTERRUPTED))
@@ -227,9 +222,7 @@ def diff_cmd(
     from rayctl.plan import format_plan
 
     spec, rendered = load_and_render(spec_path, set_)
-    cluster = connect(
-        Target(kubeconfig, context, namespace), default_namespace=getattr(spec, "namespace", None)
-    )
+    cluster = connect(Target(kubeconfig, context, namespace), default_namespace=getattr(spec, "namespace", None))
     objects = set_namespace(rendered.objects, cluster.namespace)
     for w in validate_for_cluster(cluster, objects):
         err(f"warning: {w}")

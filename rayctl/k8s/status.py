@@ -267,6 +267,23 @@ def progress_line(view: Obj) -> str:
     return "; ".join(parts)
 
 
+def progress_details(view: Obj, *, width: int = 160) -> list[str]:
+    """The messages behind the progress line: Serve apps/deployments that are not RUNNING/HEALTHY, and why pods
+    are not ready (shown under the progress line while --wait follows the rollout)."""
+    out = []
+    for a in view.get("applications", []):
+        if a["status"] != "RUNNING":
+            out.append(f"  app {a['name']} [{a['cluster']}]: {a['status']} {a.get('message') or ''}".rstrip())
+        for d in a["deployments"]:
+            if d["status"] != "HEALTHY":
+                out.append(f"    deployment {d['name']}: {d['status']} {d.get('message') or ''}".rstrip())
+    for c in view.get("clusters", []):
+        for g in c["groups"]:
+            for p in g["notReady"]:
+                out.append(f"  pod {p['pod']}: {p['reason']}")
+    return [line if len(line) <= width else line[: width - 3] + "..." for line in out]
+
+
 def format_view(view: Obj, *, diagnosis: bool = False) -> str:
     """Human-readable status (also the --wait timeout diagnosis when `diagnosis`)."""
     out = [
