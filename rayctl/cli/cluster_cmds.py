@@ -106,7 +106,7 @@ def _wait(cluster: Any, name: str, timeout_s: float) -> None:
     from rayctl.k8s.ops import wait_ready
     from rayctl.k8s.status import diagnose, progress_details, progress_line
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, log_path=False)
     last = {"key": ""}
 
     def changed(view: dict[str, Any]) -> list[str] | None:
