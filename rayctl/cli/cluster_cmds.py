@@ -167,6 +167,7 @@ def status_cmd(
     cluster = connect(Target(kubeconfig, context, namespace))
     view = collect_view(cluster, name)
     if view is None:
+        cluster.check_api("ray.io/v1", "RayService")  # missing CRDs: say so (with the helm command)
         raise NotFoundError(f"rayservice.ray.io/{name} not found in namespace {cluster.namespace}")
     out(_dump(view, output) if output else format_view(view))
 

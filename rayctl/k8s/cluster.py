@@ -301,8 +301,7 @@ class Cluster:
         self.namespace = namespace
         self.server = server
 
-    # ---- raw REST through the official client
-    # ----------------------------------------------------------------------
+    # ---- raw REST through the official client ----
 
     def _request(
         self,
@@ -352,8 +351,7 @@ class Cluster:
         except NotFoundError:
             return None
 
-    # ---- kr8s reads
-    # ---------------------------------------------------------------------------------------------------
+    # ---- kr8s reads ----
 
     @property
     def kr8s(self) -> Any:
@@ -427,8 +425,7 @@ class Cluster:
         """The CustomResourceDefinition `name` (e.g. rayservices.ray.io), or None when it is not installed."""
         return self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
 
-    # ---- writes (official client)
-    # -----------------------------------------------------------------------------------
+    # ---- writes (official client) ----
 
     def check_api(self, api_version: str, kind: str) -> None:
         """Raise an actionable error when the API server does not serve `kind` (e.g. the KubeRay CRDs are
