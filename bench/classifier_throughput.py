@@ -8,7 +8,7 @@ the machine and on its neighbours):
   2. `serve, batching off`: the same running deployment after a live user_config update to max_batch_size=1.
   3. `bare model`: the same encoder + prototype head called in this process with full batches of N, no Serve,
      with torch limited to the replica's thread count (Ray sets OMP_NUM_THREADS to the replica's num_cpus), and
-     also with every core, for reference.
+     also with every core, and at batch size 1 (what batching itself buys the model here), for reference.
 Goals: (1) >= 4x (2), and (1) >= 0.8x (3, same threads).
 """
 
@@ -211,7 +211,7 @@ def main() -> int:
         flush=True,
     )
     bare = BareModel()
-    rows: dict[str, list[float]] = {"batched": [], "off": [], "bare1": [], "bare_all": []}
+    rows: dict[str, list[float]] = {"batched": [], "off": [], "bare1": [], "bare_all": [], "bare_b1": []}
     batch_means: dict[str, list[float]] = {"batched": [], "off": []}
     with localrun.deployed({"applications": [app]}, progress=None) as local:
         url = f"http://{local.host}:{local.port}/bench-classifier/classify"
@@ -236,10 +236,12 @@ def main() -> int:
             batch_means["off"].append(res["mean_batch"])
             rows["bare1"].append(bare.throughput(texts, args.max_batch_size, args.duration, replica_threads))
             rows["bare_all"].append(bare.throughput(texts, args.max_batch_size, args.duration, os.cpu_count() or 1))
+            rows["bare_b1"].append(bare.throughput(texts, 1, args.duration, replica_threads))
             print(
                 f"round {r + 1}: batched {rows['batched'][-1]:7.1f} req/s (mean batch {batch_means['batched'][-1]:.1f})"
                 f" | batching off {rows['off'][-1]:7.1f} req/s | bare {replica_threads} thread(s) "
-                f"{rows['bare1'][-1]:7.1f}/s, {os.cpu_count()} threads {rows['bare_all'][-1]:7.1f}/s | "
+                f"{rows['bare1'][-1]:7.1f}/s, {os.cpu_count()} threads {rows['bare_all'][-1]:7.1f}/s, "
+                f"batch 1 {rows['bare_b1'][-1]:7.1f}/s | "
                 f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
@@ -249,12 +251,17 @@ def main() -> int:
     n = args.max_batch_size
     print(f"median bare model, {replica_threads} thread(s): {med['bare1']:8.1f} texts/s (batches of {n})")
     print(f"median bare model, {os.cpu_count()} threads  : {med['bare_all']:8.1f} texts/s")
+    print(f"median bare model, batch 1    : {med['bare_b1']:8.1f} texts/s ({replica_threads} thread(s))")
     r1 = med["batched"] / max(med["off"], 1e-9)
     r2 = med["batched"] / med["bare1"]
     r3 = med["batched"] / med["bare_all"]
     print(f"batched / batching off              = {r1:.2f}x  (goal >= 4x: {'MET' if r1 >= 4 else 'MISSED'})")
     print(f"batched / bare model (same threads) = {r2:.2f}x  (goal >= 0.8x: {'MET' if r2 >= 0.8 else 'MISSED'})")
     print(f"batched / bare model (all cores)    = {r3:.2f}x")
+    print(
+        f"bare model batch {n} / batch 1      = {med['bare1'] / med['bare_b1']:.2f}x  (what batching itself buys this "
+        "model on this hardware: the ceiling for batched / batching off)"
+    )
     return 0
 
 
