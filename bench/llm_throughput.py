@@ -197,6 +197,12 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (bare, serve...) ; medians reported")
     ap.add_argument("--app", choices=("vllm", "llm", "both"), default="both")
+    ap.add_argument(
+        "--pause",
+        type=float,
+        default=2.0,
+        help="seconds between phases: an idle vLLM CPU worker busy-polls for ~1 s after its last step",
+    )
     ap.add_argument("--model", help="model dir (default: the tiny test model, built if needed)")
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument(
@@ -227,11 +233,13 @@ def main() -> int:
         runs: dict[str, list[dict[str, float]]] = {"bare": [], **{f"serve_{k}": [] for k in kinds}}
         try:
             for r in range(a.rounds):
+                await asyncio.sleep(a.pause)
                 res = await bare.run(ps, a.concurrency, a.max_tokens, warmup=r == 0)
                 runs["bare"].append(res)
                 print(f"round {r}: bare        {res['tok_s']:8.1f} tok/s", flush=True)
                 for kind in kinds:
                     url = base + app_config(kind, model)["route_prefix"]
+                    await asyncio.sleep(a.pause)
                     res = await bench_http(url, ps, a.concurrency, a.max_tokens, kind, warmup=r == 0)
                     runs[f"serve_{kind}"].append(res)
                     print(f"round {r}: serve {kind:5s} {res['tok_s']:8.1f} tok/s", flush=True)
