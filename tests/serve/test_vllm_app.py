@@ -186,3 +186,47 @@ def test_health_reflects_engine(vllm_url: str) -> None:
     app = serve.status().applications[APP]
     assert app.status == "RUNNING"
     assert app.deployments["VLLMDeployment"].status == "HEALTHY"
+
+
+def _engine_core_pids() -> list[int]:
+    import psutil
+
+    pids = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(proc.info.get("cmdline") or [])
+        if cmd.startswith(f"ray::ServeReplica:{APP}:VLLMDeployment"):
+            pids += [c.pid for c in proc.children(recursive=True) if "EngineCore" in " ".join(c.cmdline() or [])]
+    return pids
+
+
+def test_engine_death_is_503_then_replica_is_replaced(vllm_url: str) -> None:
+    """Runs last: kills the engine core under the replica; requests fail fast (no hang), check_health fails,
+    and Serve replaces the replica with a working one."""
+    import os
+    import signal
+    import time
+
+    import httpx
+    from ray import serve
+
+    pids = _engine_core_pids()
+    assert pids, "engine core process not found"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(2)
+    r = httpx.post(f"{vllm_url}/generate", json={"prompt": "are you there", "max_tokens": 4}, timeout=60)
+    assert r.status_code == 503, r.text  # fast JSON error from the replica, not a hang or a bare 500
+    assert r.json()["error"]["type"] == "engine_dead"
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        dep = serve.status().applications[APP].deployments["VLLMDeployment"]
+        if dep.status != "HEALTHY":
+            continue
+        r = httpx.post(f"{vllm_url}/generate", json={"prompt": "back again", "max_tokens": 4}, timeout=60)
+        if r.status_code == 200:
+            assert r.json()["tokens"] >= 1
+            assert set(_engine_core_pids()).isdisjoint(pids)
+            return
+    pytest.fail(f"replica was not replaced with a working one: {serve.status().applications[APP]}")
