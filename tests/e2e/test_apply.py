@@ -204,3 +204,50 @@ def test_unreachable_cluster_is_one_line(control_plane: Any, tmp_path: Path) -> 
     assert proc.returncode == 4
     assert "cannot reach the API server at https://127.0.0.1:1" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_401_and_403_are_one_line(control_plane: Any, tmp_path: Path) -> None:
+    """Expired/invalid credentials (401) and missing RBAC (403) end as one-line errors with the server's reason."""
+    import yaml
+
+    cp = control_plane
+    ns = new_namespace(cp, "rbac")
+    try:
+        kubectl(cp, "-n", ns, "create", "serviceaccount", "bob")
+        token = kubectl(cp, "-n", ns, "create", "token", "bob").stdout.strip()
+        cfg = yaml.safe_load(Path(cp.kubeconfig).read_text())
+        server = cfg["clusters"][0]["cluster"]["server"]
+        users = {"bob": token, "expired": "not-a-valid-token"}
+        for user, tok in users.items():
+            kc = tmp_path / f"{user}.kubeconfig"
+            kc.write_text(
+                yaml.safe_dump(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Config",
+                        "current-context": user,
+                        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+                        "users": [{"name": user, "user": {"token": tok}}],
+                        "contexts": [{"name": user, "context": {"cluster": "c", "user": user, "namespace": ns}}],
+                    }
+                )
+            )
+
+        class Bob:
+            kubeconfig = tmp_path / "bob.kubeconfig"
+
+        class Expired:
+            kubeconfig = tmp_path / "expired.kubeconfig"
+
+        proc = rayctl(Bob, "apply", str(EXAMPLES / "hello.yaml"))
+        assert proc.returncode == 4, proc.stderr
+        assert "forbidden (403)" in proc.stderr and f"system:serviceaccount:{ns}:bob" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        proc = rayctl(Bob, "status", "hello")
+        assert proc.returncode == 4 and "forbidden (403)" in proc.stderr
+        proc = rayctl(Expired, "apply", str(EXAMPLES / "hello.yaml"))
+        assert proc.returncode == 4, proc.stderr
+        assert "401 Unauthorized" in proc.stderr and "credentials" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    finally:
+        drop_namespace(cp, ns)
