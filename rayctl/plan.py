@@ -372,7 +372,14 @@ def plan_rayservice(live: Obj | None, desired: Obj, *, active_cluster: Obj | Non
 
     if cluster_equal:
         if replica_edits:
-            plan.actions.append(_replicas_action(replica_edits, active_name, namespace))
+            plan.actions.append(
+                _replicas_action(
+                    replica_edits,
+                    active_name or pending_name,
+                    namespace,
+                    autoscaling=bool(d_cfg.get("enableInTreeAutoscaling")),
+                )
+            )
             rollouts.append(ROLLOUT_NOT_ROLLED_OUT)
     elif appended:
         new_groups = d_groups[num_groups:]
@@ -574,30 +581,44 @@ def _replica_edits(l_groups: list[Obj], d_groups: list[Obj]) -> list[dict[str, A
     return edits
 
 
-def _replicas_action(edits: list[dict[str, Any]], active_name: str, namespace: str | None) -> Action:
-    cluster = active_name or "<active RayCluster>"
+def _replicas_action(
+    edits: list[dict[str, Any]], cluster_name: str, namespace: str | None, *, autoscaling: bool = False
+) -> Action:
+    cluster = cluster_name or "<active RayCluster>"
     ns = f" -n {namespace}" if namespace else ""
     ops = []
     for e in edits:
         for f, (_old, new) in e["changes"].items():
+            if autoscaling and f == "replicas":
+                continue  # the autoscaler owns replicas
             if new is None:
                 ops.append({"op": "remove", "path": f"/spec/workerGroupSpecs/{e['index']}/{f}"})
             else:
                 ops.append({"op": "replace", "path": f"/spec/workerGroupSpecs/{e['index']}/{f}", "value": new})
     patch = json.dumps(ops, separators=(",", ":"))
+    details = [e["text"] for e in edits]
+    if ops:
+        details.append(
+            f"to apply it now, patch the running RayCluster directly: kubectl{ns} patch raycluster {cluster} "
+            f"--type=json -p '{patch}' (the RayService already holds the new values, so the operator leaves the "
+            "patched cluster alone)"
+        )
+    if autoscaling:
+        details.append(
+            "autoscaling is enabled: the Ray autoscaler sets replicas itself (between minReplicas and "
+            "maxReplicas), so a replicas edit has no lasting effect anyway"
+        )
+    else:
+        details.append(
+            "or enable autoscaling (rayClusterConfig.enableInTreeAutoscaling) so Ray scales between min and max, "
+            "or make a rayClusterConfig change that triggers a new cluster (it is built with the new values)"
+        )
     return Action(
         "replicas_not_propagated",
         "only worker replicas/minReplicas/maxReplicas changed: KubeRay does NOT propagate these edits to the "
-        "running RayCluster (they are excluded from its cluster hash); the RayService is updated but "
-        "nothing scales",
-        [
-            *(e["text"] for e in edits),
-            f"to scale now, patch the active RayCluster directly: kubectl{ns} patch raycluster {cluster} "
-            f"--type=json -p '{patch}'",
-            "or enable autoscaling (rayClusterConfig.enableInTreeAutoscaling) so Ray scales between min and "
-            "max, "
-            "or make a rayClusterConfig change that triggers a new cluster (it is built with the new values)",
-        ],
+        "running RayCluster (they are excluded from its cluster hash); the RayService is updated but nothing "
+        "scales",
+        details,
     )
 
 

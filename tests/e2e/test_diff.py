@@ -15,6 +15,7 @@ about a new cluster.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ import pytest
 from .test_apply_helpers import (
     cluster_pods,
     drop_namespace,
+    kubectl,
     load_example,
     new_namespace,
     rayclusters,
@@ -147,12 +149,25 @@ def test_prediction_matches_operator(
             groups = now["spec"]["workerGroupSpecs"]
             if case == "replicas-only":
                 assert groups[0]["replicas"] == 1, "the operator propagated replicas after all"
-                pods = [
-                    p
-                    for p in cluster_pods(cp, ns, original_name)
-                    if p["metadata"]["labels"].get("ray.io/group") == groups[0]["groupName"]
-                ]
-                assert len(pods) == 1
+
+                def group_pods() -> list[dict[str, Any]]:
+                    return [
+                        p
+                        for p in cluster_pods(cp, ns, original_name)
+                        if p["metadata"]["labels"].get("ray.io/group") == groups[0]["groupName"]
+                    ]
+
+                assert len(group_pods()) == 1
+                # the plan's remedy works: patch the running RayCluster with the command it prints
+                [remedy] = [d for d in plan["actions"][0]["details"] if d.startswith("to apply it now")]
+                command = remedy.split(": ", 1)[1].split(" (the RayService")[0]
+                args = shlex.split(command)
+                assert args[:4] == ["kubectl", "-n", ns, "patch"] and args[5] == original_name
+                kubectl(cp, *args[1:])
+                wait_for(lambda: len(group_pods()) == 2, timeout=30, what="the patched group to scale to 2")
+                time.sleep(SETTLE_S)  # and the operator leaves the patched cluster alone
+                assert rayclusters(cp, ns, "hello")[0]["spec"]["workerGroupSpecs"][0]["replicas"] == 2
+                assert len(group_pods()) == 2
             elif case == "worker-group-appended":
                 assert [g["groupName"] for g in groups] == ["cpu", "extra"], "not updated in place"
                 wait_for(

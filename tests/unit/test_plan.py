@@ -170,9 +170,9 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], object], str | None, str, list
     ),
     (
         "head-resources-change",
-        lambda rs: rs["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0][
-            "resources"
-        ]["requests"].__setitem__("cpu", "8"),
+        lambda rs: rs["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0]["resources"][
+            "requests"
+        ].__setitem__("cpu", "8"),
         "NewCluster",
         ROLLOUT_NEW_CLUSTER,
         ["new_cluster"],
@@ -336,9 +336,7 @@ def test_create() -> None:
 
 
 def test_blue_green_extra_resources() -> None:
-    desired = edit(
-        lambda rs: (container(wg(rs)).__setitem__("image", "z"), wg(rs).__setitem__("replicas", 4))
-    )
+    desired = edit(lambda rs: (container(wg(rs)).__setitem__("image", "z"), wg(rs).__setitem__("replicas", 4)))
     plan = plan_rayservice(base(), desired)
     assert plan.extra_resources is not None
     # head (0 GPUs) + 4 workers x 1 GPU: the new cluster is built with the new replicas
@@ -354,9 +352,7 @@ def test_incremental_starts_from_min_replicas() -> None:
         container(wg(rs)).__setitem__("image", "z")
         wg(rs)["minReplicas"] = 1
 
-    plan = plan_rayservice(
-        base("NewClusterWithIncrementalUpgrade"), edit(fn, "NewClusterWithIncrementalUpgrade")
-    )
+    plan = plan_rayservice(base("NewClusterWithIncrementalUpgrade"), edit(fn, "NewClusterWithIncrementalUpgrade"))
     assert plan.extra_resources is not None and plan.extra_resources.pods == 2
 
 
@@ -417,3 +413,23 @@ def test_unified_diff() -> None:
     assert unified_diff(a, a, name="o") == ""
     text = unified_diff(a, {"spec": {"x": 2}}, name="o")
     assert "-  x: 1" in text and "+  x: 2" in text and "live/o" in text
+
+
+def test_replicas_with_autoscaling_and_pending_only_cluster() -> None:
+    live = base()
+    live["status"] = {"pendingServiceStatus": {"rayClusterName": "llm-first"}, "activeServiceStatus": {}}
+    live["spec"]["rayClusterConfig"]["enableInTreeAutoscaling"] = True
+
+    def fn(rs: dict[str, Any]) -> None:
+        rs["spec"]["rayClusterConfig"]["enableInTreeAutoscaling"] = True
+        wg(rs).update(replicas=3, maxReplicas=6)
+
+    plan = plan_rayservice(live, edit(fn))
+    [action] = plan.actions
+    assert action.kind == "replicas_not_propagated"
+    details = " ".join(action.details)
+    assert "patch raycluster llm-first" in details  # the pending (first) cluster when none is active yet
+    assert '"path":"/spec/workerGroupSpecs/0/maxReplicas","value":6' in details
+    assert "/replicas" not in details.split("-p '")[1].split("'")[0]  # the autoscaler owns replicas
+    assert "autoscaling is enabled" in details
+    assert any("still initializing" in w for w in plan.warnings)
