@@ -197,3 +197,49 @@ def test_diff_errors_exit_ge_2(control_plane: Any, tmp_path: Path) -> None:
     bad.write_text("name: x\nserve: {applications: [{name: a, type: nope}]}\n")
     proc = rayctl(cp, "diff", str(bad))
     assert proc.returncode >= 2 and "Traceback" not in proc.stderr
+
+
+def test_blue_green_extra_gpus_match_new_cluster(control_plane: Any, tmp_path: Path) -> None:
+    """The extra pods/GPUs the plan announces for a blue/green upgrade are what the new RayCluster asks for."""
+    cp = control_plane
+    ns = new_namespace(cp, "bluegreen")
+    try:
+        base = load_example("llama-8b.yaml")
+        base.setdefault("head", {})["nodeSelector"] = {"rayctl.dev/pool": "held"}  # see the module docstring
+        base_path = write_spec(tmp_path, base, name="base.yaml")
+        changed_path = write_spec(
+            tmp_path, base, lambda s: s["workerGroups"][0].update(gpus=2, replicas=2), name="changed.yaml"
+        )
+        assert rayctl(cp, "apply", str(base_path), "-n", ns).returncode == 0
+        original = wait_cluster_and_pods(cp, ns, "llama-8b")["metadata"]["name"]
+        proc = rayctl(cp, "diff", str(changed_path), "-n", ns, "-o", "json")
+        assert proc.returncode == 1, proc.stderr
+        plan = json.loads(proc.stdout)["plan"]
+        assert plan["rollout"] == "new_cluster" and plan["new_cluster"] is True
+        extra = plan["extra_resources"]
+        assert (extra["pods"], extra["gpus"]) == (3, 4)  # head + 2 workers x 2 GPUs
+        human = rayctl(cp, "diff", str(changed_path), "-n", ns).stdout
+        assert "the new one needs 3 pods, 4 GPUs" in human
+
+        assert rayctl(cp, "apply", str(changed_path), "-n", ns).returncode == 0
+        [fresh] = wait_for(
+            lambda: [c for c in rayclusters(cp, ns, "llama-8b") if c["metadata"]["name"] != original],
+            timeout=60,
+            what="the new RayCluster",
+        )
+
+        def new_pods() -> list[dict[str, Any]] | None:
+            pods = cluster_pods(cp, ns, fresh["metadata"]["name"])
+            return pods if len(pods) >= 3 else None
+
+        pods = wait_for(new_pods, timeout=60, what="the new cluster's pods")
+        gpus = sum(
+            int(c.get("resources", {}).get("limits", {}).get("nvidia.com/gpu", 0))
+            for p in pods
+            for c in p["spec"]["containers"]
+        )
+        assert (len(pods), gpus) == (extra["pods"], extra["gpus"])
+        # both clusters exist at the same time (the old one is only deleted after the switch)
+        assert {c["metadata"]["name"] for c in rayclusters(cp, ns, "llama-8b")} >= {original}
+    finally:
+        drop_namespace(cp, ns)
