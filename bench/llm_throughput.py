@@ -163,6 +163,33 @@ async def bench_http(
     return {"tokens": tokens, "seconds": secs, "tok_s": tokens / secs}
 
 
+def cpu_snapshot() -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by every process on the machine (for --cpu-profile)."""
+    import psutil
+
+    snap = {}
+    for proc in psutil.process_iter(["cmdline", "name"]):
+        try:
+            t = proc.cpu_times()
+            name = " ".join(proc.info.get("cmdline") or [])[:60] or (proc.info.get("name") or "?")
+            snap[proc.pid] = (name, t.user + t.system + t.children_user + t.children_system)
+        except Exception:
+            continue
+    return snap
+
+
+def cpu_diff(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], top: int = 8) -> str:
+    rows = []
+    for pid, (name, t) in after.items():
+        used = t - before.get(pid, (name, 0.0))[1]
+        if used > 0.02:
+            rows.append((used, pid, name))
+    rows.sort(reverse=True)
+    total = sum(r[0] for r in rows)
+    lines = [f"    cpu-s total {total:6.2f}"] + [f"    {u:6.2f}  {pid:>7}  {n}" for u, pid, n in rows[:top]]
+    return "\n".join(lines)
+
+
 def app_config(kind: str, model: str) -> dict[str, Any]:
     if kind == "vllm":
         return {
@@ -197,6 +224,7 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (bare, serve...) ; medians reported")
     ap.add_argument("--app", choices=("vllm", "llm", "both"), default="both")
+    ap.add_argument("--cpu-profile", action="store_true", help="print CPU seconds per process for each phase")
     ap.add_argument(
         "--pause",
         type=float,
@@ -234,15 +262,21 @@ def main() -> int:
         try:
             for r in range(a.rounds):
                 await asyncio.sleep(a.pause)
+                snap = cpu_snapshot() if a.cpu_profile else None
                 res = await bare.run(ps, a.concurrency, a.max_tokens, warmup=r == 0)
                 runs["bare"].append(res)
                 print(f"round {r}: bare        {res['tok_s']:8.1f} tok/s", flush=True)
+                if snap is not None:
+                    print(cpu_diff(snap, cpu_snapshot()), flush=True)
                 for kind in kinds:
                     url = base + app_config(kind, model)["route_prefix"]
                     await asyncio.sleep(a.pause)
+                    snap = cpu_snapshot() if a.cpu_profile else None
                     res = await bench_http(url, ps, a.concurrency, a.max_tokens, kind, warmup=r == 0)
                     runs[f"serve_{kind}"].append(res)
                     print(f"round {r}: serve {kind:5s} {res['tok_s']:8.1f} tok/s", flush=True)
+                    if snap is not None:
+                        print(cpu_diff(snap, cpu_snapshot()), flush=True)
         finally:
             bare.close()
         return runs
