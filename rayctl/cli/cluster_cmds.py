@@ -203,7 +203,11 @@ def delete_cmd(
         raise NotFoundError(f"rayservice.ray.io/{name} not found in namespace {cluster.namespace}")
     out(f"rayservice.ray.io/{name} deleted")
     if left:
-        raise WaitTimeoutError(f"still present after {timeout_s:g}s: {', '.join(left)}")
+        raise WaitTimeoutError(
+            f"still present after {timeout_s:g}s: {', '.join(left)}",
+            hint="the KubeRay operator removes its finalizer (ray.io/rayservice-finalizer) and the garbage "
+            "collector the RayClusters: are both running? (`kubectl get rayservice NAME -o yaml` shows what blocks)",
+        )
 
 
 @app.command("diff")
