@@ -141,6 +141,9 @@ BAD_BODIES = [
     pytest.param({"prompt": "hi", "stream": "yes"}, 422, id="stream-not-bool"),
     pytest.param({"prompt": "hi", "bogus": 1}, 422, id="unknown-field"),
     pytest.param(b'{"prompt": "hi", "temperature": NaN}', 422, id="temperature-nan"),
+    # within max_prompt_chars but more tokens than max_model_len (512): rejected by vLLM itself -> still a 4xx
+    pytest.param({"prompt": "\U0001f600" * 150}, 422, id="prompt-over-max-model-len"),
+    pytest.param({"prompt": "\U0001f600" * 150, "stream": True}, 422, id="prompt-over-max-model-len-stream"),
 ]
 
 
