@@ -5,7 +5,7 @@ Stable API (other apps import it; extend, don't change signatures):
 - args:    ``check_args(app, args, allowed, required=())``, ``typed(app, args, key, kind, default)``,
            ``check_device(app, device)``, ``resolve_device(app, args)``  -> ValueError naming the key.
 - device:  ``DEVICES``, ``gpu_actor_options(device, num_gpus)``, ``torch_device(device)``,
-           ``hf_token(env_name)``.
+           ``hf_token(env_name)``, ``check_env_name(app, key, value)``.
 - HTTP:    ``BadRequest(message, status=400, kind="bad_request")`` (``.response()``),
            ``json_error(status, message, kind="error")``  -> ``{"error": {"type", "message", "status"}}``,
            ``read_json(request, max_bytes=..., allow_empty=False)``, ``require_text(payload, field="text")``,
@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -102,6 +103,16 @@ def torch_device(device: str) -> str:
     return "cuda"
 
 
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_env_name(app: str, key: str, value: Any) -> str:
+    """args[key] must name an environment variable (e.g. `hf_token_env`); ValueError otherwise."""
+    if not isinstance(value, str) or not _ENV_NAME_RE.match(value):
+        raise ValueError(f"{app}: arg {key!r} must be an environment variable name, got {value!r}")
+    return value
+
+
 def hf_token(env_name: str | None = DEFAULT_HF_TOKEN_ENV) -> str | None:
     """The Hugging Face token from the env var named `env_name` (a k8s Secret), never from args."""
     if not env_name:
@@ -141,9 +152,7 @@ def json_error(
     return JSONResponse(error_body(status, message, kind), status_code=status, headers=dict(headers or {}))
 
 
-async def read_json(
-    request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES, *, allow_empty: bool = False
-) -> Any:
+async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES, *, allow_empty: bool = False) -> Any:
     """The request body parsed as JSON; BadRequest (413/400) when oversize or malformed."""
     length = request.headers.get("content-length")
     if length is not None:
@@ -176,9 +185,7 @@ def require_text(payload: Any, field: str = "text") -> str:
         raise BadRequest(f"missing field {field!r}", 422, "invalid_request")
     value = payload[field]
     if not isinstance(value, str):
-        raise BadRequest(
-            f"field {field!r} must be a string, got {type(value).__name__}", 422, "invalid_request"
-        )
+        raise BadRequest(f"field {field!r} must be a string, got {type(value).__name__}", 422, "invalid_request")
     if not value.strip():
         raise BadRequest(f"field {field!r} must not be empty", 422, "invalid_request")
     return value

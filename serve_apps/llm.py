@@ -26,24 +26,20 @@ Importing this module needs neither vllm, torch nor transformers (nor ray): ever
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from serve_apps._common import DEFAULT_HF_TOKEN_ENV, check_args, resolve_device, typed
+from serve_apps._common import DEFAULT_HF_TOKEN_ENV, check_args, check_env_name, resolve_device
 
 APP = "llm"
 ARGS = ("llm_configs", "device", "hf_token_env", "ingress_deployment_config", "ingress_cls_config")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GPU_KEYS = ("GPU", "gpu")
 _CPU_DTYPE = "float32"
 
 
 def _strip_gpu(bundle: Mapping[str, Any], default_cpu: float = 1) -> dict[str, Any]:
     """A CPU-only copy of a placement-group bundle (GPU and accelerator_type:* resources removed)."""
-    out = {
-        k: v for k, v in bundle.items() if k not in _GPU_KEYS and not str(k).startswith("accelerator_type:")
-    }
+    out = {k: v for k, v in bundle.items() if k not in _GPU_KEYS and not str(k).startswith("accelerator_type:")}
     if not out.get("CPU"):
         out["CPU"] = default_cpu
     return out
@@ -79,9 +75,7 @@ def to_cpu_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
         rao.pop("num_gpus", None)
         rao.pop("accelerator_type", None)
         if rao.get("resources"):
-            rao["resources"] = {
-                k: v for k, v in rao["resources"].items() if not str(k).startswith("accelerator_type:")
-            }
+            rao["resources"] = {k: v for k, v in rao["resources"].items() if not str(k).startswith("accelerator_type:")}
         dep["ray_actor_options"] = rao
         out["deployment_config"] = dep
     return out
@@ -102,20 +96,14 @@ def prepare_serving_args(args: Mapping[str, Any] | None) -> tuple[str, dict[str,
     """Validate app args and return (device, the dict to hand to `build_openai_app`). Pure: no ray import."""
     args = check_args(APP, args, ARGS, required=("llm_configs",))
     device = resolve_device(APP, args)
-    hf_token_env = typed(APP, args, "hf_token_env", str, DEFAULT_HF_TOKEN_ENV)
-    if not _ENV_NAME_RE.match(hf_token_env):
-        raise ValueError(
-            f"{APP}: arg 'hf_token_env' must be an environment variable name, got {hf_token_env!r}"
-        )
+    hf_token_env = check_env_name(APP, "hf_token_env", args.get("hf_token_env", DEFAULT_HF_TOKEN_ENV))
     configs = args["llm_configs"]
     if not isinstance(configs, list) or not configs:
         raise ValueError(f"{APP}: arg 'llm_configs' must be a non-empty list of LLMConfig mappings")
     prepared = []
     for i, cfg in enumerate(configs):
         if not isinstance(cfg, Mapping):
-            raise ValueError(
-                f"{APP}: llm_configs[{i}] must be a mapping (an LLMConfig), got {type(cfg).__name__}"
-            )
+            raise ValueError(f"{APP}: llm_configs[{i}] must be a mapping (an LLMConfig), got {type(cfg).__name__}")
         cfg = to_cpu_config(cfg) if device == "cpu" else copy.deepcopy(dict(cfg))
         prepared.append(_with_hf_token_env(cfg, hf_token_env))
     serving: dict[str, Any] = {"llm_configs": prepared}

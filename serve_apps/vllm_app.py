@@ -38,6 +38,7 @@ from serve_apps._common import (
     DEFAULT_HF_TOKEN_ENV,
     BadRequest,
     check_args,
+    check_env_name,
     hf_token,
     json_error,
     read_json,
@@ -72,9 +73,7 @@ CPU_DTYPE = "float32"
 def _number(payload: Mapping[str, Any], key: str, default: float) -> float:
     value = payload.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BadRequest(
-            f"field {key!r} must be a number, got {type(value).__name__}", 422, "invalid_request"
-        )
+        raise BadRequest(f"field {key!r} must be a number, got {type(value).__name__}", 422, "invalid_request")
     if value != value or value in (float("inf"), float("-inf")):  # NaN / inf (json allows NaN/Infinity)
         raise BadRequest(f"field {key!r} must be finite", 422, "invalid_request")
     return float(value)
@@ -95,9 +94,7 @@ def parse_generate_request(payload: Any, *, max_tokens_limit: int, max_prompt_ch
         raise BadRequest("missing field 'prompt'", 422, "invalid_request")
     prompt = payload["prompt"]
     if not isinstance(prompt, str):
-        raise BadRequest(
-            f"field 'prompt' must be a string, got {type(prompt).__name__}", 422, "invalid_request"
-        )
+        raise BadRequest(f"field 'prompt' must be a string, got {type(prompt).__name__}", 422, "invalid_request")
     if not prompt:
         raise BadRequest("field 'prompt' must not be empty", 422, "invalid_request")
     if len(prompt) > max_prompt_chars:
@@ -123,9 +120,7 @@ def parse_generate_request(payload: Any, *, max_tokens_limit: int, max_prompt_ch
         )
     stream = payload.get("stream", False)
     if not isinstance(stream, bool):
-        raise BadRequest(
-            f"field 'stream' must be a boolean, got {type(stream).__name__}", 422, "invalid_request"
-        )
+        raise BadRequest(f"field 'stream' must be a boolean, got {type(stream).__name__}", 422, "invalid_request")
     return {
         "prompt": prompt,
         "temperature": temperature,
@@ -218,9 +213,7 @@ class VLLMDeployment:
     async def __call__(self, request: Any) -> Any:
         path = request.url.path.rstrip("/")
         if not path.endswith("/generate"):
-            return json_error(
-                404, f"no route {request.url.path!r}; use POST <route_prefix>/generate", "not_found"
-            )
+            return json_error(404, f"no route {request.url.path!r}; use POST <route_prefix>/generate", "not_found")
         if request.method != "POST":
             return json_error(405, f"method {request.method} not allowed; use POST", "method_not_allowed")
         try:
@@ -303,19 +296,16 @@ class VLLMDeployment:
                         yield (json.dumps({"text": c.text, "tokens": tokens}) + "\n").encode()
                     out = await gen.__anext__() if not out.finished else None
                 yield (
-                    json.dumps({"text": "", "tokens": tokens, "finish_reason": finish_reason, "done": True})
-                    + "\n"
+                    json.dumps({"text": "", "tokens": tokens, "finish_reason": finish_reason, "done": True}) + "\n"
                 ).encode()
             except StopAsyncIteration:
                 yield (
-                    json.dumps({"text": "", "tokens": tokens, "finish_reason": finish_reason, "done": True})
-                    + "\n"
+                    json.dumps({"text": "", "tokens": tokens, "finish_reason": finish_reason, "done": True}) + "\n"
                 ).encode()
             except Exception as exc:  # the status line is gone: report in-band
                 logger.exception("streaming generation failed")
                 yield (
-                    json.dumps({"error": {"type": "internal_error", "message": str(exc), "status": 500}})
-                    + "\n"
+                    json.dumps({"error": {"type": "internal_error", "message": str(exc), "status": 500}}) + "\n"
                 ).encode()
             finally:
                 await gen.aclose()
@@ -351,7 +341,7 @@ def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
         raise ValueError(f"{APP}: arg 'max_tokens_limit' must be >= 1, got {max_tokens_limit}")
     if max_prompt_chars < 1:
         raise ValueError(f"{APP}: arg 'max_prompt_chars' must be >= 1, got {max_prompt_chars}")
-    hf_token_env = typed(APP, args, "hf_token_env", str, DEFAULT_HF_TOKEN_ENV)
+    hf_token_env = check_env_name(APP, "hf_token_env", args.get("hf_token_env", DEFAULT_HF_TOKEN_ENV))
     kwargs = engine_options(model, served, engine_kwargs, device)
     return VLLMDeployment.options(**deployment_options(device, kwargs)).bind(
         kwargs,

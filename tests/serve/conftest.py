@@ -9,7 +9,8 @@ Fixtures:
 - `tiny_model`  (session): path of the tiny random Llama (tests/serve/tiny_model.py), built once and cached.
 
 Env knobs: RAYCTL_TEST_RAY_CPUS (logical CPUs for the test cluster, default 8),
-RAYCTL_TINY_MODEL_CACHE (where the tiny model is cached), RAYCTL_SERVE_DEPLOY_TIMEOUT_S (default 600).
+RAYCTL_TINY_MODEL_CACHE (where the tiny model is cached), RAYCTL_SERVE_DEPLOY_TIMEOUT_S (default 600),
+RAYCTL_TEST_RAY_LOG_TO_DRIVER=1 (stream replica logs into the pytest output).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def ray_cluster(serve_deps: None) -> Iterator[Any]:
         _metrics_export_port=free_port(),
         runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
         logging_level="WARNING",
-        log_to_driver=True,
+        log_to_driver=os.environ.get("RAYCTL_TEST_RAY_LOG_TO_DRIVER", "0") == "1",  # replica logs: noisy
     )
     try:
         yield ctx

@@ -83,6 +83,12 @@ def test_builder_rejects_unknown_args() -> None:
         app_builder({})
     with pytest.raises(ValueError, match="device"):
         app_builder({"model": "x", "device": "tpu"})
+    with pytest.raises(ValueError, match="hf_token_env"):
+        app_builder({"model": "x", "hf_token_env": "HF TOKEN"})
+    with pytest.raises(ValueError, match="max_tokens_limit"):
+        app_builder({"model": "x", "max_tokens_limit": 0})
+    with pytest.raises(ValueError, match="engine_kwargs must not set 'model'"):
+        app_builder({"model": "x", "engine_kwargs": {"model": "y"}})
 
 
 def test_generate(vllm_url: str) -> None:
