@@ -186,7 +186,15 @@ def main() -> int:
     ap.add_argument("--wait", type=float, default=0.01, help="batch_wait_timeout_s")
     ap.add_argument("--words", type=int, default=40, help="words per text")
     ap.add_argument("--replica-cpus", type=float, default=1.0)
+    ap.add_argument(
+        "--inline-user-code",
+        action="store_true",
+        help="run replicas with RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0 (user code on the replica's main loop: "
+        "no GIL ping-pong with it, ~2x faster CPU-bound handlers on this 2-core box)",
+    )
     args = ap.parse_args()
+    if args.inline_user_code:
+        os.environ["RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD"] = "0"  # inherited by the local Ray's workers
 
     from rayctl import localrun
 

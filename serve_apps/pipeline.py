@@ -176,7 +176,12 @@ class Preprocessor:
             return [tuple(o) for o in enc["offset_mapping"]]
         return [m.span() for m in _TOKEN_RE.finditer(text)]
 
-    def process(self, text: str) -> dict[str, Any]:
+    async def process(self, text: str) -> dict[str, Any]:
+        # async: runs inline on the replica's loop (a sync method would take an extra hop through Serve's
+        # threadpool); the replica does nothing else meanwhile.
+        return self.process_sync(text)
+
+    def process_sync(self, text: str) -> dict[str, Any]:
         started = _now()
         clean = normalize_text(text)
         offsets = self._offsets(clean)
@@ -214,7 +219,12 @@ class SentimentAnalyzer:
             self._vader = SentimentIntensityAnalyzer()
             self._model_name = "vader"
 
-    def analyze(self, text: str) -> dict[str, Any]:
+    async def analyze(self, text: str) -> dict[str, Any]:
+        # async: runs inline on the replica's loop (a sync method would take an extra hop through Serve's
+        # threadpool); the replica does nothing else meanwhile.
+        return self.analyze_sync(text)
+
+    def analyze_sync(self, text: str) -> dict[str, Any]:
         started = _now()
         if self._pipe is not None:
             result: dict[str, Any] = self._pipe(text)
@@ -255,7 +265,12 @@ class Summarizer:
             self._tokenizer = RegexSumyTokenizer()
             self._model_name = "textrank"
 
-    def summarize(self, text: str) -> dict[str, Any]:
+    async def summarize(self, text: str) -> dict[str, Any]:
+        # async: runs inline on the replica's loop (a sync method would take an extra hop through Serve's
+        # threadpool); the replica does nothing else meanwhile.
+        return self.summarize_sync(text)
+
+    def summarize_sync(self, text: str) -> dict[str, Any]:
         started = _now()
         if self._pipe is not None:
             summary = self._pipe(text) or text

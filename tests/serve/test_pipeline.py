@@ -229,7 +229,7 @@ def test_hf_tokenizer_preprocessing_truncates_on_token_offsets(tiny_hf_models) -
 
     sent_dir, _ = tiny_hf_models
     pre = Preprocessor.func_or_class("gpu", str(sent_dir), 8)  # the GPU path only needs the HF tokenizer
-    out = pre.process("Tokenizers split   unbelievably long words into several word pieces, right?")
+    out = pre.process_sync("Tokenizers split   unbelievably long words into several word pieces, right?")
     assert out["truncated"] is True and out["tokens"] == 8
     assert out["tokenizer"].startswith("hf:")
     assert "  " not in out["text"] and len(out["text"]) < 60
