@@ -277,15 +277,10 @@ def test_delete_without_crd(cluster: Cluster, server: FakeApiServer) -> None:
 
 def test_wrap_api_exception() -> None:
     exc = ApiException(status=403, reason="Forbidden")
-    exc.body = json.dumps(
-        status_body(403, "Forbidden", 'pods is forbidden: User "x" cannot list resource "pods"')
-    )
+    exc.body = json.dumps(status_body(403, "Forbidden", 'pods is forbidden: User "x" cannot list resource "pods"'))
     err = wrap_exception(exc, what="listing pods")
     assert isinstance(err, ClusterError)
-    assert (
-        err.message
-        == 'listing pods: forbidden (403): pods is forbidden: User "x" cannot list resource "pods"'
-    )
+    assert err.message == 'listing pods: forbidden (403): pods is forbidden: User "x" cannot list resource "pods"'
 
 
 def test_wrap_connection_refused() -> None:
@@ -297,10 +292,7 @@ def test_wrap_connection_refused() -> None:
     exc = urllib3.exceptions.MaxRetryError(None, "/api", inner)  # type: ignore[arg-type]
     err = wrap_exception(exc, what="rayservice.ray.io/x", server="https://127.0.0.1:1")
     assert isinstance(err, ClusterError) and err.exit_code == ExitCode.CLUSTER
-    assert (
-        err.message
-        == "rayservice.ray.io/x: cannot reach the API server at https://127.0.0.1:1: connection refused"
-    )
+    assert err.message == "rayservice.ray.io/x: cannot reach the API server at https://127.0.0.1:1: connection refused"
 
 
 def test_wrap_kr8s_server_error() -> None:

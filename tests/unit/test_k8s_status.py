@@ -46,9 +46,7 @@ def pod(name: str, group: str, *, ready: bool = True, unschedulable: str | None 
     conds = [{"type": "Ready", "status": "True" if ready else "False"}]
     phase = "Running" if ready else "Pending"
     if unschedulable:
-        conds = [
-            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": unschedulable}
-        ]
+        conds = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": unschedulable}]
     return {
         "metadata": {"name": name, "labels": {"ray.io/cluster": "llm-abc", "ray.io/group": group}},
         "status": {"phase": phase, "conditions": conds},
@@ -82,9 +80,7 @@ def test_view_ready() -> None:
 def test_view_pending_pods_and_diagnosis() -> None:
     rs = copy.deepcopy(RS)
     rs["status"]["conditions"][0].update(status="False", reason="Initializing")
-    rs["status"]["activeServiceStatus"]["applicationStatuses"]["chat"].update(
-        status="DEPLOYING", message="wait"
-    )
+    rs["status"]["activeServiceStatus"]["applicationStatuses"]["chat"].update(status="DEPLOYING", message="wait")
     msg = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
     pods = [pod("h", "headgroup"), pod("w1", "gpu", ready=False, unschedulable=msg)]
     events = [
@@ -175,14 +171,10 @@ class FakeCluster:
     def __init__(self, live: dict[str, Any] | None) -> None:
         self.live = live
 
-    def get(
-        self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> dict[str, Any] | None:
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         return self.live if kind == "RayService" else None
 
-    def apply(
-        self, objs: Any, field_manager: str = "rayctl", force: bool = False, dry_run: bool = False
-    ) -> Any:
+    def apply(self, objs: Any, field_manager: str = "rayctl", force: bool = False, dry_run: bool = False) -> Any:
         from rayctl.k8s.cluster import ApplyResult
 
         obj = copy.deepcopy(objs[0])
