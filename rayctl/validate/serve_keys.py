@@ -50,7 +50,9 @@ LLM_DEPLOYMENT_CONFIG_KEYS = frozenset({
 # args each bundled serve_apps builder accepts (docs/contracts.md); builders reject anything else at deploy time.
 BUNDLED_APP_ARGS: dict[str, frozenset[str]] = {
     "serve_apps.hello:app_builder": frozenset({"message", "device"}),
-    "serve_apps.llm:app_builder": frozenset({"llm_configs", "device", "hf_token_env"}),
+    "serve_apps.llm:app_builder": frozenset({
+        "llm_configs", "device", "hf_token_env", "ingress_deployment_config", "ingress_cls_config",
+    }),
     "serve_apps.vllm_app:app_builder": frozenset({
         "model", "served_model_name", "engine_kwargs", "max_tokens_limit", "max_prompt_chars", "device",
         "hf_token_env",
