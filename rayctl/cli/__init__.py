@@ -12,7 +12,9 @@ def main() -> None:
     from rayctl.cli.app import app, debug_enabled, err
 
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False makes click return (not raise) the code of a `typer.Exit(n)`.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except RayctlError as exc:
         if debug_enabled():
             raise

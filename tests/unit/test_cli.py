@@ -112,3 +112,19 @@ def test_render_imports_no_heavy_modules() -> None:
 def test_version() -> None:
     result = rayctl("--version")
     assert result.returncode == 0 and result.stdout.startswith("rayctl ") and "Ray 2.60.0" in result.stdout
+
+
+def test_typer_exit_code_is_kept() -> None:
+    """A command's `raise typer.Exit(n)` must reach the shell as n (rayctl diff relies on it)."""
+    code = (
+        "import sys, typer\n"
+        "from rayctl.cli.app import app\n"
+        "@app.command('exit-probe')\n"
+        "def probe() -> None:\n"
+        "    raise typer.Exit(1)\n"
+        "sys.argv = ['rayctl', 'exit-probe']\n"
+        "from rayctl.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1, result.stderr
