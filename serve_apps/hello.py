@@ -16,6 +16,7 @@ from starlette.requests import Request
 from serve_apps._common import check_args, json_error, resolve_device, typed
 
 DEFAULT_MESSAGE = "Hello from rayctl!"
+ARGS = ("message", "device")
 
 
 # --------------------------------------------------------------------------------------------- the app
@@ -41,7 +42,7 @@ class Hello:
 
 
 def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
-    args = check_args("hello", args, ("message", "device"))
+    args = check_args("hello", args, ARGS)
     message = typed("hello", args, "message", str, DEFAULT_MESSAGE)
     resolve_device("hello", args)  # accepted for uniformity; Hello needs no accelerator
     return Hello.bind(message)
