@@ -54,7 +54,8 @@ def main() -> int:
         render_times.append(timed(render))
     r, b = statistics.median(render_times), statistics.median(base_times)
     print(f"example: {spec.relative_to(ROOT)} ({args.runs} cold runs each, medians)")
-    print(f"rayctl render      {r * 1000:7.1f} ms   (min {min(render_times) * 1000:.1f}, max {max(render_times) * 1000:.1f})")
+    low, high = min(render_times) * 1000, max(render_times) * 1000
+    print(f"rayctl render      {r * 1000:7.1f} ms   (min {low:.1f}, max {high:.1f})")
     print(f"python -c pass     {b * 1000:7.1f} ms")
     print(f"ratio              {r / b:7.2f} x the bare interpreter; target: render < 300 ms")
     print("biggest imports (cumulative, us):")

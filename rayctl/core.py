@@ -25,7 +25,8 @@ class InvalidError(InputError):
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
         count = len(report.errors)
-        super().__init__(f"validation failed with {count} error{'s' if count != 1 else ''}")
+        lines = "".join(f"\n  {finding}" for finding in report.errors)
+        super().__init__(f"validation failed with {count} error{'s' if count != 1 else ''}:{lines}")
 
 
 @dataclass

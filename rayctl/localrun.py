@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import os
 import signal
 import socket
@@ -169,10 +170,10 @@ def serve_config_from_spec(
     path = Path(spec_path) if spec_path is not None else DEFAULT_EXAMPLE
     if spec_path is None and not path.exists():
         raise RayctlError(f"the embedded default example {path} is missing from this rayctl installation")
-    from rayctl.render import render
-    from rayctl.spec import load_spec
+    from rayctl.core import render_file
 
-    rendered = render(load_spec(path, overrides), profile=profile)
+    # The same render + semantic rules as `rayctl render`: an invalid spec never reaches the local Ray either.
+    rendered = render_file(path, overrides=overrides, profile=profile).rendered  # type: ignore[arg-type]
     return copy.deepcopy(dict(rendered.serve_config))
 
 
@@ -229,7 +230,7 @@ class LocalServe:
                 namespace="rayctl-run",
                 log_to_driver=self.log_to_driver,
                 configure_logging=True,
-                logging_level="WARNING",
+                logging_level=logging.WARNING,
             )
             self.started_ray = True
         from ray.serve._private.api import serve_start
@@ -270,7 +271,9 @@ class LocalServe:
         from ray.serve.context import _get_global_client
         from ray.serve.schema import ServeInstanceDetails
 
-        details = ServeInstanceDetails(**_get_global_client().get_serve_details())
+        client = _get_global_client()
+        assert client is not None, "Serve is not running"
+        details = ServeInstanceDetails(**client.get_serve_details())
         out = []
         for app in details.applications.values():
             source = str(getattr(app.source, "value", app.source)).lower()
@@ -507,7 +510,7 @@ def run(
         if needs:
             import ray
 
-            if not ray.cluster_resources().get("GPU"):
+            if not ray.cluster_resources().get("GPU"):  # type: ignore[no-untyped-call]
                 raise NoGPUError(
                     f"this config needs a GPU, and the local Ray has none: {', '.join(needs)}",
                     hint="rerun with --profile cpu to use the CPU fallbacks",

@@ -41,10 +41,14 @@ def print_report(report: object, *, notes: bool = True) -> None:
 
 
 def _print_invalid(exc: Exception, *, notes: bool = True) -> None:
+    """Warnings and notes of a failed validation; the errors themselves are in the exception's message."""
     from rayctl.core import InvalidError
+    from rayctl.validate import ValidationReport
 
     if isinstance(exc, InvalidError):
-        print_report(exc.report, notes=notes)
+        report = exc.report
+        print_report(ValidationReport(findings=report.warnings, notes=report.notes, skipped=report.skipped),
+                     notes=notes)
 
 
 @app.command()
