@@ -141,6 +141,9 @@ def worker_groups(spec: DeploymentSpec) -> list[dict[str, Any]]:
         if group.idle_timeout_seconds is not None:
             out["idleTimeoutSeconds"] = group.idle_timeout_seconds
         out["rayStartParams"] = dict(group.ray_start_params)
+        # The operator writes `scaleStrategy: {}` into every group (a plain update) and so co-owns the atomic
+        # workerGroupSpecs list; rendering the same value keeps a repeated server-side apply conflict-free.
+        out["scaleStrategy"] = {}
         if ray_resources:
             out["resources"] = dict(sorted(ray_resources.items()))
         out["template"] = {
