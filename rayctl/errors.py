@@ -38,6 +38,12 @@ class RayctlError(Exception):
         return self.message if self.hint is None else f"{self.message}\n  hint: {self.hint}"
 
 
+class UsageError(RayctlError):
+    """The command line asks for something rayctl refuses to do as given (exit 2, like click's usage errors)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class InputError(RayctlError):
     """The user's file could not be read or parsed."""
 

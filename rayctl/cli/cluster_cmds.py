@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 
 from rayctl.cli.app import app, err, out
-from rayctl.errors import ExitCode, NotFoundError, WaitTimeoutError
+from rayctl.errors import ExitCode, NotFoundError, UsageError, WaitTimeoutError
 
 KUBECONFIG_OPT = typer.Option(
     None,
@@ -39,14 +38,14 @@ def parse_duration(text: str) -> float:
         return float(t)
     parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", t)
     if not parts or "".join(a + b for a, b in parts) != t:
-        raise click.BadParameter(f"invalid duration {text!r} (use e.g. 90s, 10m, 1h)")
+        raise typer.BadParameter(f"invalid duration {text!r} (use e.g. 90s, 10m, 1h)")
     mult = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
     return sum(float(a) * mult[b] for a, b in parts)
 
 
 def _check_output(output: str | None) -> None:
     if output not in (None, "yaml", "json"):
-        raise click.BadParameter("must be yaml or json", param_hint="-o/--output")
+        raise typer.BadParameter("must be yaml or json", param_hint="-o/--output")
 
 
 def _dump(data: Any, output: str) -> str:
@@ -76,7 +75,7 @@ def apply_cmd(
     """Render SPEC, validate it and server-side apply it (field manager `rayctl`)."""
     _check_output(output)
     if dry_run not in (None, "server", "none"):
-        raise click.BadParameter(
+        raise typer.BadParameter(
             "only --dry-run=server is supported (client-side: use `rayctl render`)", param_hint="--dry-run"
         )
     is_dry = dry_run == "server"
@@ -191,7 +190,7 @@ def delete_cmd(
     cluster = connect(Target(kubeconfig, context, namespace))
     if not yes:
         if not sys.stdin.isatty():
-            raise click.UsageError("refusing to delete without confirmation: stdin is not a terminal; pass -y")
+            raise UsageError("refusing to delete without confirmation: stdin is not a terminal; pass -y")
         if not typer.confirm(f"delete rayservice.ray.io/{name} in namespace {cluster.namespace}?", err=True):
             err("aborted")
             sys.exit(int(ExitCode.INTERRUPTED))

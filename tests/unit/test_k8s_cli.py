@@ -37,9 +37,9 @@ def test_parse_duration(text: str, seconds: float) -> None:
 
 
 def test_parse_duration_rejects_garbage() -> None:
-    import click
+    import typer
 
-    with pytest.raises(click.BadParameter):
+    with pytest.raises(typer.BadParameter):
         parse_duration("ten minutes")
 
 
