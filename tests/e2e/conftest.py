@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import skip_or_fail
+
 from .controlplane import ControlPlane, build_command, missing_binaries
 
 
@@ -33,9 +35,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     missing = missing_binaries()
     if missing:
         msg = f"e2e control-plane binaries missing ({'; '.join(missing)}); build them with: {build_command()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        skip_or_fail(msg)
 
     cp = ControlPlane(state_dir=tmp_path_factory.mktemp("controlplane"))
     try:

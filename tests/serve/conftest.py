@@ -29,6 +29,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import skip_or_fail
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Must be set before Ray starts: every worker/replica inherits them.
@@ -43,16 +45,6 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def _missing(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(f"serve test dependencies missing in CI: {reason}", pytrace=False)
-    pytest.skip(f"serve test dependencies missing: {reason} (run hack/install-serve-deps.sh)")
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
         s.bind((host, 0))
@@ -65,7 +57,8 @@ def serve_deps() -> None:
         try:
             importlib.import_module(mod)
         except Exception as exc:  # ImportError, or a broken install raising something else
-            _missing(f"cannot import {mod}: {type(exc).__name__}: {exc}")
+            skip_or_fail(f"serve test dependencies missing: cannot import {mod}: {type(exc).__name__}: {exc} "
+                         "(run hack/install-serve-deps.sh)")
 
 
 @pytest.fixture(scope="session")
