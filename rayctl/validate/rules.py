@@ -7,6 +7,7 @@ rendered and hand-written RayServices.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from rayctl.spec.model import MAX_NAME_LENGTH
@@ -70,11 +71,9 @@ def check_groups(groups: list[GroupView], out: Collector) -> None:
                                             f"minReplicas..maxReplicas ({g.min_replicas}..{g.max_replicas})")
 
 
-def check_images(rs: dict[str, Any], out: Collector) -> None:
+def _container_images(rs: dict[str, Any]) -> Iterator[tuple[str, int, str]]:
+    """(field path, container index, image) of every container of the head and worker pod templates."""
     cluster = (rs.get("spec") or {}).get("rayClusterConfig") or {}
-    version = str(cluster.get("rayVersion", ""))
-    if not version:
-        return
     pods = [("spec.rayClusterConfig.headGroupSpec", cluster.get("headGroupSpec") or {})]
     pods += [(f"spec.rayClusterConfig.workerGroupSpecs[{i}]", g)
              for i, g in enumerate(cluster.get("workerGroupSpecs") or []) if isinstance(g, dict)]
@@ -82,11 +81,18 @@ def check_images(rs: dict[str, Any], out: Collector) -> None:
         containers = (((group.get("template") or {}).get("spec") or {}).get("containers")) or []
         for index, container in enumerate(containers):
             image = str((container or {}).get("image", ""))
-            tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
-            if tag and not (tag == version or tag.startswith(version + "-")):
-                out.warning(f"{path}.template.spec.containers[{index}].image",
-                            f"image tag {tag!r} does not match rayVersion {version!r}: Ray versions must match "
-                            "across the cluster and KubeRay uses rayVersion for compatibility")
+            yield f"{path}.template.spec.containers[{index}].image", index, image
+
+
+def check_images(rs: dict[str, Any], out: Collector) -> None:
+    version = str(((rs.get("spec") or {}).get("rayClusterConfig") or {}).get("rayVersion", ""))
+    if not version:
+        return
+    for path, _, image in _container_images(rs):
+        tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+        if tag and not (tag == version or tag.startswith(version + "-")):
+            out.warning(path, f"image tag {tag!r} does not match rayVersion {version!r}: Ray versions must match "
+                              "across the cluster and KubeRay uses rayVersion for compatibility")
 
 
 def _actor_needs(actor: dict[str, Any], default_cpus: float) -> dict[str, float]:
@@ -327,15 +333,9 @@ def check_apps_image(rs: dict[str, Any], serve_config: Any, out: Collector) -> N
                and str(a.get("import_path", "")).startswith("serve_apps.")]
     if not bundled:
         return
-    cluster = (rs.get("spec") or {}).get("rayClusterConfig") or {}
-    groups = [("spec.rayClusterConfig.headGroupSpec", cluster.get("headGroupSpec") or {})]
-    groups += [(f"spec.rayClusterConfig.workerGroupSpecs[{i}]", g)
-               for i, g in enumerate(cluster.get("workerGroupSpecs") or []) if isinstance(g, dict)]
-    for path, group in groups:
-        containers = (((group.get("template") or {}).get("spec") or {}).get("containers")) or [{}]
-        image = str((containers[0] or {}).get("image", ""))
-        if image.startswith(("rayproject/", "docker.io/rayproject/")):
-            out.warning(f"{path}.template.spec.containers[0].image",
+    for path, index, image in _container_images(rs):
+        if index == 0 and image.startswith(("rayproject/", "docker.io/rayproject/")):  # the Ray container
+            out.warning(path,
                         f"{image} has no serve_apps, which applications {', '.join(map(str, bundled))} import: build "
                         "docker/Dockerfile (make image) and set ray.image / ray.gpuImage to it")
             return
