@@ -187,16 +187,15 @@ def main() -> int:
     ap.add_argument("--words", type=int, default=40, help="words per text")
     ap.add_argument("--replica-cpus", type=float, default=1.0)
     ap.add_argument(
-        "--inline-user-code",
+        "--high-throughput",
         action="store_true",
-        help="run replicas with RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0 (user code on the replica's main loop: "
-        "no GIL ping-pong with it, ~2x faster CPU-bound handlers on this 2-core box)",
+        help="run the local Ray in Ray Serve's high-throughput mode, as `serve.highThroughput: true` does "
+        "(HAProxy ingress, direct gRPC between replicas, user code on the replica's main loop; needs haproxy)",
     )
     args = ap.parse_args()
-    if args.inline_user_code:
-        os.environ["RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD"] = "0"  # inherited by the local Ray's workers
-
     from rayctl import localrun
+
+    serve_env = localrun.high_throughput_env(True) if args.high_throughput else {}
 
     texts = make_texts(512, args.words)
     app = {
@@ -215,13 +214,14 @@ def main() -> int:
     print(
         f"load={os.getloadavg()[0]:.1f} cpus={os.cpu_count()} concurrency={args.concurrency} duration={args.duration}s "
         f"max_batch_size={args.max_batch_size} wait={args.wait}s words/text={args.words} "
-        f"replica num_cpus={args.replica_cpus} (torch threads {replica_threads})",
+        f"replica num_cpus={args.replica_cpus} (torch threads {replica_threads}) "
+        f"serve mode={'high-throughput' if args.high_throughput else 'default'}",
         flush=True,
     )
     bare = BareModel()
     rows: dict[str, list[float]] = {"batched": [], "off": [], "bare1": [], "bare_all": [], "bare_b1": []}
     batch_means: dict[str, list[float]] = {"batched": [], "off": []}
-    with localrun.deployed({"applications": [app]}, progress=None) as local:
+    with localrun.deployed({"applications": [app]}, progress=None, serve_env=serve_env) as local:
         url = f"http://{local.host}:{local.port}/bench-classifier/classify"
 
         def knobs(size: int, wait: float) -> None:

@@ -86,16 +86,15 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--sentences", type=int, nargs="+", default=[40, 110])
     ap.add_argument(
-        "--inline-user-code",
+        "--high-throughput",
         action="store_true",
-        help="run replicas with RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0 (user code on the replica's main loop: "
-        "no GIL ping-pong with it, ~2x faster CPU-bound handlers on this 2-core box)",
+        help="run the local Ray in Ray Serve's high-throughput mode, as `serve.highThroughput: true` does "
+        "(HAProxy ingress, direct gRPC between replicas, user code on the replica's main loop; needs haproxy)",
     )
     args = ap.parse_args()
-    if args.inline_user_code:
-        os.environ["RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD"] = "0"  # inherited by the local Ray's workers
-
     from rayctl import localrun
+
+    serve_env = localrun.high_throughput_env(True) if args.high_throughput else {}
 
     app = {
         "name": "bench-pipeline",
@@ -103,10 +102,11 @@ def main() -> int:
         "import_path": "serve_apps.pipeline:app_builder",
         "args": {"device": "cpu", "max_input_tokens": MAX_TOKENS},
     }
-    print(f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f} requests={args.requests}", flush=True)
+    mode = "high-throughput (HAProxy, direct gRPC)" if args.high_throughput else "default (Python proxy)"
+    print(f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f} requests={args.requests} serve mode={mode}", flush=True)
     direct = Direct()
     results: dict[int, dict[str, list[float]]] = {}
-    with localrun.deployed({"applications": [app]}) as local:
+    with localrun.deployed({"applications": [app]}, serve_env=serve_env) as local:
         url = f"http://{local.host}:{local.port}/bench-pipeline/analyze"
         for n in args.sentences:
             texts = texts_of(n, args.requests)

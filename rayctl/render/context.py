@@ -15,7 +15,8 @@ HEAD_DEFAULT_START_PARAMS = {"num-cpus": "0", "num-gpus": "0", "dashboard-host":
 
 
 def spec_hash(spec: DeploymentSpec) -> str:
-    canonical = json.dumps(spec.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+    """Hash of what the user wrote (defaults left out, so a rayctl release adding a field keeps every hash)."""
+    canonical = json.dumps(spec.dump(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
@@ -28,7 +29,7 @@ def _tolerations(items: list[Toleration]) -> list[dict[str, Any]]:
 
 
 def _env(spec: DeploymentSpec) -> list[dict[str, Any]]:
-    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(spec.ray.env.items())]
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in spec.ray_env().items()]
     for item in spec.ray.secret_env:
         ref: dict[str, Any] = {"name": item.secret_name, "key": item.key}
         if item.optional:

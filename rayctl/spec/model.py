@@ -15,7 +15,7 @@ from rayctl.spec.cluster import (
     UpgradeStrategy,
     WorkerGroup,
 )
-from rayctl.spec.serve import ServeSettings
+from rayctl.spec.serve import HIGH_THROUGHPUT_ENV, SERVE_ENV_PREFIX, ServeSettings
 
 MAX_NAME_LENGTH = 47
 """KubeRay derives longer object names (RayCluster `<name>-raycluster-xxxxx`, services) from the RayService name."""
@@ -45,6 +45,16 @@ class DeploymentSpec(SpecModel):
         None, description="External Redis for GCS fault tolerance (optional)."
     )
     serve: ServeSettings = Field(description="Ray Serve settings and applications.")
+
+    def ray_env(self) -> dict[str, str]:
+        """Plain env of every Ray container: `serve.highThroughput`'s switches, then `ray.env` (which wins)."""
+        env = dict(HIGH_THROUGHPUT_ENV) if self.serve.high_throughput else {}
+        env.update(self.ray.env)
+        return dict(sorted(env.items()))
+
+    def serve_env(self) -> dict[str, str]:
+        """The part of `ray_env()` that tunes Ray Serve itself (`RAY_SERVE_*`): what `rayctl run` applies locally."""
+        return {k: v for k, v in self.ray_env().items() if k.startswith(SERVE_ENV_PREFIX)}
 
     @field_validator("name")
     @classmethod

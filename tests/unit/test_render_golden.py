@@ -85,6 +85,16 @@ def test_spec_hash_only_on_rayservice_metadata() -> None:
     assert base["metadata"]["labels"]["rayctl.dev/spec-hash"] != edited["metadata"]["labels"]["rayctl.dev/spec-hash"]
 
 
+def test_spec_hash_ignores_defaults_written_out() -> None:
+    """The hash is of what the user wrote: spelling out a default (or a new release adding one) keeps it."""
+    def spec_hash(*overrides: str) -> str:
+        rs = render_file(EXAMPLES / "hello.yaml", overrides=list(overrides)).rendered.rayservice
+        return str(rs["metadata"]["labels"]["rayctl.dev/spec-hash"])
+
+    assert spec_hash() == spec_hash("serve.highThroughput=false", "serve.httpPort=8000")
+    assert spec_hash() != spec_hash("serve.highThroughput=true")
+
+
 def test_spec_reference_is_current() -> None:
     from rayctl.spec.docs import spec_reference
 

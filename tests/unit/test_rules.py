@@ -34,6 +34,8 @@ ERRORS = [
                                 "serve.applications[0].deployments.Hello.placementGroupStrategy=STRICT_PACK"],
      "serve.applications[0]", "STRICT_PACK puts all bundles"),
     ("no-worker-groups", HELLO, ["workerGroups=[]"], "serve.applications[0]", "no worker groups"),
+    ("high-throughput-needs-ray-2.55", HELLO, ["serve.highThroughput=true", "ray.version=2.54.1"], "ray.version",
+     "need Ray >= 2.55"),
 ]
 
 
@@ -76,6 +78,10 @@ def _manifest(tmp_path: Path, mutate: object) -> Path:
     return path
 
 
+def _ray_container(group: dict) -> dict:  # type: ignore[type-arg]
+    return group["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+
 def _set_serve(rs: dict, fn: object) -> None:  # type: ignore[type-arg]
     config = yaml.safe_load(rs["spec"]["serveConfigV2"])
     fn(config)  # type: ignore[operator]
@@ -96,6 +102,9 @@ MANIFEST_ERRORS = [
      "workerGroupSpecs[0].replicas", "within minReplicas..maxReplicas"),
     ("bad-upgrade-type", lambda rs: rs["spec"].update(upgradeStrategy={"type": "Recreate"}),
      "spec.upgradeStrategy.type", "not accepted by the KubeRay operator"),
+    ("ha-proxy-on-head-only", lambda rs: _ray_container(rs["spec"]["rayClusterConfig"]["headGroupSpec"]).update(
+        env=[{"name": "RAY_SERVE_ENABLE_HA_PROXY", "value": "1"}]),
+     "workerGroupSpecs[0].template.spec.containers[0].env", "must be set on the Ray container of every pod"),
 ]
 
 
@@ -141,3 +150,28 @@ def test_stock_image_warns_about_serve_apps() -> None:
     assert any("has no serve_apps" in w.message for w in report.warnings)
     custom = render_file(HELLO, overrides=["ray.image=registry.local/rayctl-apps:2.60.0-cpu"]).report
     assert not any("has no serve_apps" in w.message for w in custom.warnings)
+
+
+def test_high_throughput_sets_the_switches_on_every_ray_container() -> None:
+    rs = render_file(HELLO, overrides=["serve.highThroughput=true"]).rendered.rayservice
+    cluster = rs["spec"]["rayClusterConfig"]
+    groups = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
+    for group in groups:
+        env = {e["name"]: e.get("value") for e in _ray_container(group).get("env", [])}
+        assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+        assert env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "1"
+    plain = render_file(HELLO).rendered.rayservice["spec"]["rayClusterConfig"]
+    names = {e["name"] for g in [plain["headGroupSpec"], *plain["workerGroupSpecs"]]
+             for e in _ray_container(g).get("env", [])}
+    assert not names & {"RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_THROUGHPUT_OPTIMIZED"}
+
+
+def test_ray_env_wins_over_high_throughput_and_feeds_rayctl_run() -> None:
+    result = render_file(HELLO, overrides=["serve.highThroughput=true", "ray.env.RAY_SERVE_ENABLE_HA_PROXY='0'",
+                                           "ray.env.HF_HOME=/models"])
+    head = _ray_container(result.rendered.rayservice["spec"]["rayClusterConfig"]["headGroupSpec"])
+    env = [(e["name"], e.get("value")) for e in head["env"]]
+    assert ("RAY_SERVE_ENABLE_HA_PROXY", "0") in env
+    assert len([n for n, _ in env if n == "RAY_SERVE_ENABLE_HA_PROXY"]) == 1  # one entry, not a shadowed duplicate
+    # `rayctl run` gets the Serve switches only, not the rest of the container env
+    assert result.spec.serve_env() == {"RAY_SERVE_ENABLE_HA_PROXY": "0", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
