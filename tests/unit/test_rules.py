@@ -34,8 +34,12 @@ ERRORS = [
                                 "serve.applications[0].deployments.Hello.placementGroupStrategy=STRICT_PACK"],
      "serve.applications[0]", "STRICT_PACK puts all bundles"),
     ("no-worker-groups", HELLO, ["workerGroups=[]"], "serve.applications[0]", "no worker groups"),
-    ("high-throughput-needs-ray-2.55", HELLO, ["serve.highThroughput=true", "ray.version=2.54.1"], "ray.version",
-     "need Ray >= 2.55"),
+    ("high-throughput-needs-ray-2.56", HELLO, ["serve.highThroughput=true", "ray.version=2.54.1"], "ray.version",
+     "need Ray >= 2.56"),
+    ("direct-streaming-needs-ray-2.56", HELLO, ["serve.highThroughput=true", "ray.version=2.55.0"], "ray.version",
+     "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING need Ray >= 2.56"),
+    ("direct-streaming-needs-haproxy", HELLO, ["serve.highThroughput=true", "ray.env.RAY_SERVE_ENABLE_HA_PROXY='0'"],
+     "head", "needs RAY_SERVE_ENABLE_HA_PROXY=1"),
 ]
 
 
@@ -160,18 +164,45 @@ def test_high_throughput_sets_the_switches_on_every_ray_container() -> None:
         env = {e["name"]: e.get("value") for e in _ray_container(group).get("env", [])}
         assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
         assert env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "1"
+        assert env["RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING"] == "1"
     plain = render_file(HELLO).rendered.rayservice["spec"]["rayClusterConfig"]
     names = {e["name"] for g in [plain["headGroupSpec"], *plain["workerGroupSpecs"]]
              for e in _ray_container(g).get("env", [])}
-    assert not names & {"RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_THROUGHPUT_OPTIMIZED"}
+    assert not any(name.startswith("RAY_SERVE_") for name in names)
 
 
 def test_ray_env_wins_over_high_throughput_and_feeds_rayctl_run() -> None:
     result = render_file(HELLO, overrides=["serve.highThroughput=true", "ray.env.RAY_SERVE_ENABLE_HA_PROXY='0'",
+                                           "ray.env.RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING='0'",
                                            "ray.env.HF_HOME=/models"])
     head = _ray_container(result.rendered.rayservice["spec"]["rayClusterConfig"]["headGroupSpec"])
     env = [(e["name"], e.get("value")) for e in head["env"]]
     assert ("RAY_SERVE_ENABLE_HA_PROXY", "0") in env
     assert len([n for n, _ in env if n == "RAY_SERVE_ENABLE_HA_PROXY"]) == 1  # one entry, not a shadowed duplicate
     # `rayctl run` gets the Serve switches only, not the rest of the container env
-    assert result.spec.serve_env() == {"RAY_SERVE_ENABLE_HA_PROXY": "0", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+    assert result.spec.serve_env() == {"RAY_SERVE_ENABLE_HA_PROXY": "0", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+                                       "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING": "0"}
+
+
+def _llm_manifest(tmp_path: Path, mutate_args: object) -> Path:
+    rs = yaml.safe_load((RENDERED / "llama-8b.yaml").read_text())  # highThroughput: true
+    config = yaml.safe_load(rs["spec"]["serveConfigV2"])
+    mutate_args(config["applications"][0]["args"])  # type: ignore[operator]
+    rs["spec"]["serveConfigV2"] = yaml.safe_dump(config)
+    path = tmp_path / "llm.yaml"
+    path.write_text(yaml.safe_dump(rs))
+    return path
+
+
+@pytest.mark.parametrize(("mutate", "path", "words"), [
+    (lambda a: a["llm_configs"].append(dict(a["llm_configs"][0])), "args.llm_configs",
+     "supports exactly one per app"),
+    (lambda a: a.update(ingress_deployment_config={"num_replicas": 2}), "args.ingress_deployment_config",
+     "makes the model server the ingress"),
+], ids=["two-models", "custom-ingress"])
+def test_direct_streaming_limits_llm_apps(tmp_path: Path, mutate: object, path: str, words: str) -> None:
+    with pytest.raises(InvalidError) as caught:
+        validate_file(_llm_manifest(tmp_path, mutate), ray_schema=False)
+    errors = caught.value.report.errors
+    assert any(path in e.path and words in e.message for e in errors), [str(e) for e in errors]
+    assert validate_file(_llm_manifest(tmp_path, lambda a: None), ray_schema=False).ok
