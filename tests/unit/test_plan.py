@@ -433,3 +433,15 @@ def test_replicas_with_autoscaling_and_pending_only_cluster() -> None:
     assert "/replicas" not in details.split("-p '")[1].split("'")[0]  # the autoscaler owns replicas
     assert "autoscaling is enabled" in details
     assert any("still initializing" in w for w in plan.warnings)
+
+
+def test_toggling_high_throughput_is_predicted_as_a_new_cluster() -> None:
+    """serve.highThroughput changes every Ray container's env: the operator builds a new cluster, and diff says so."""
+    from rayctl.core import render_file
+    from tests.conftest import EXAMPLES
+
+    live = render_file(EXAMPLES / "hello.yaml").rendered.rayservice
+    desired = render_file(EXAMPLES / "hello.yaml", overrides=["serve.highThroughput=true"]).rendered.rayservice
+    plan = plan_rayservice(copy.deepcopy(live), desired)
+    assert plan.new_cluster, format_plan(plan)
+    assert plan.rollout in (ROLLOUT_NEW_CLUSTER, ROLLOUT_INCREMENTAL), format_plan(plan)
