@@ -1,6 +1,7 @@
 """Batched classifier throughput: Serve with @serve.batch vs the same deployment with batching off vs the bare model.
 
     python bench/classifier_throughput.py [--concurrency 64] [--rounds 4] [--duration 5] [--max-batch-size 64]
+        [--words 40] [--high-throughput]
 
 One run, three modes measured in interleaved rounds (medians; ratios within the run, absolute numbers depend on
 the machine and on its neighbours):
@@ -9,7 +10,8 @@ the machine and on its neighbours):
   3. `bare model`: the same encoder + prototype head called in this process with full batches of N, no Serve,
      with torch limited to the replica's thread count (Ray sets OMP_NUM_THREADS to the replica's num_cpus), and
      also with every core, and at batch size 1 (what batching itself buys the model here), for reference.
-Goals: (1) >= 4x (2), and (1) >= 0.8x (3, same threads).
+Goals: (1) >= 4x (2), and (1) >= 0.8x (3, same threads). --high-throughput runs the local Ray as
+`serve.highThroughput: true` does (HAProxy ingress, user code on the replica's main loop).
 """
 
 from __future__ import annotations

@@ -9,11 +9,11 @@
 Rounds alternate bare / serve (medians reported); prints tokens/s and the serve/bare ratio (goal >= 0.9).
 Runs on CPU (vLLM CPU build, float32).
 
-Seen on the 2-core dev box (defaults: c=8, 64 x 128 greedy tokens/round, 5 rounds, medians), 2026-11-28:
-bare 5274 tok/s; serve vllm app 3449 tok/s (0.65x); serve llm app 3062 tok/s (0.58x); other runs 0.55-0.73x
-(vllm) and 0.48-0.82x (llm; 0.82x at --max-tokens 512). --cpu-profile shows why: the bare engine's worker
-(pinned to one core) and engine-core scheduler already keep both cores busy; Serve's proxy, replica and
-controller add ~0.5 CPU-s per round on the same two cores. The 0.9x goal needs cores to spare for Serve.
+--high-throughput runs the local Ray as `serve.highThroughput: true` does (HAProxy ingress, direct gRPC, LLM direct
+streaming). Results on the 2-core dev box are in the README (Benchmarks); --cpu-profile prints CPU seconds per
+process for each phase. On two cores the bare engine's worker (pinned to one core) and its scheduler already keep
+the machine busy, so every CPU-second Serve spends per request (proxy, replica) comes out of generation; the
+high-throughput mode removes most of it (no Python proxy, no ingress hop for LLM apps).
 """
 
 from __future__ import annotations
