@@ -524,6 +524,28 @@ def http_request(
         return exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, exc.read()
 
 
+ROUTE_NOT_READY = (404, 502, 503)
+"""What Serve's proxy (404: route table not loaded) or HAProxy (502/503: no server yet) answer for a fresh route."""
+
+
+def wait_routes(endpoints: list[dict[str, Any]], timeout_s: float = 30.0) -> list[str]:
+    """Poll each app's URL (GET: harmless on every bundled route; POST-only ones answer 405) until its ingress
+    answers: the proxy learns the routes a moment after the apps are RUNNING. Returns the apps that never did."""
+    deadline = time.monotonic() + timeout_s
+    pending = [ep for ep in endpoints if ep.get("route_prefix") is not None]  # None: not exposed over HTTP
+    while pending:
+        status = 0
+        with contextlib.suppress(OSError):
+            status = http_request("GET", pending[0]["url"], timeout_s=10.0)[0]
+        if status and status not in ROUTE_NOT_READY:
+            pending.pop(0)
+        elif time.monotonic() > deadline:
+            break
+        else:
+            time.sleep(0.25)
+    return [str(ep["name"]) for ep in pending]
+
+
 def smoke(serve_config: Mapping[str, Any], host: str, port: int, out: Callable[[str], None]) -> list[dict[str, Any]]:
     """One sample request per app; prints each response; SmokeFailedError if any is not 2xx."""
     results = []
@@ -600,6 +622,10 @@ def run(
         local.wait_ready(apps, timeout_s=timeout_s, progress=err)
         err("all applications RUNNING")
         url_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # where a client connects
+        silent = wait_routes(app_endpoints(cfg, url_host, local.port))
+        if silent:
+            err(f"warning: no answer yet through the HTTP ingress from {', '.join(silent)} (it may still be loading "
+                "routes)")
         for ep in app_endpoints(cfg, url_host, local.port):
             out(f"{ep['name']}: {ep['method']} {ep['url']}")
         if smoke_test:

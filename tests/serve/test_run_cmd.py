@@ -11,6 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,43 @@ def rayctl(*args: str, timeout: float = 600, env: dict[str, str] | None = None) 
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+@contextmanager
+def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = None,
+                             timeout: float = 600) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`rayctl run ARGS` as a user runs it in a terminal (its own process group, so Ctrl-C reaches Ray's processes
+    too); yields (process, the URL line of `app`) once rayctl prints it; kills the group if the test fails."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rayctl", "run", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        line = ""
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith(f"{app}: ") or not line:
+                break
+        yield proc, line.strip()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def ctrl_c(proc: subprocess.Popen[str]) -> str:
+    """Ctrl-C the whole process group; rayctl must exit 130. Returns its stderr."""
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 130, stderr[-3000:]
+    return stderr
 
 
 @pytest.fixture
@@ -112,34 +151,13 @@ def test_deploy_failed_is_reported_with_rays_message(serve_deps: None, tmp_path:
 def test_ctrl_c_shuts_down_cleanly(serve_deps: None, hello_config: Path) -> None:
     """Ctrl-C in a terminal signals the whole foreground process group: rayctl, and Ray's own processes."""
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rayctl", "run", "--serve-config", str(hello_config), "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        line = ""
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if line.startswith("hi: GET ") or not line:
-                break
-        assert line.strip() == f"hi: GET http://127.0.0.1:{port}/hi", line
+    with rayctl_run_in_background("--serve-config", str(hello_config), "--port", str(port), app="hi") as (proc, line):
+        assert line == f"hi: GET http://127.0.0.1:{port}/hi", line
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/hi", timeout=30) as resp:
             assert json.loads(resp.read()) == {"message": "hello from rayctl run"}
-        os.killpg(proc.pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 130, stderr[-3000:]
+        stderr = ctrl_c(proc)
         assert "shutting down" in stderr and "stopped" in stderr
         assert not _port_open(port)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def test_missing_ray_is_a_dependency_error() -> None:
@@ -189,25 +207,10 @@ def test_high_throughput_mode_serves_through_haproxy(serve_deps: None) -> None:
     installs on Linux), the pipeline answers through it, and Ctrl-C leaves no haproxy behind."""
     port = _free_port()
     spec = REPO / "manifests" / "examples" / "pipeline.yaml"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rayctl", "run", str(spec), "--profile", "cpu", "--port", str(port),
-         "--set", "serve.highThroughput=true"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        line = ""
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if line.startswith("pipeline: POST ") or not line:
-                break
+    args = (str(spec), "--profile", "cpu", "--port", str(port), "--set", "serve.highThroughput=true")
+    with rayctl_run_in_background(*args, app="pipeline") as (proc, line):
         url = f"http://127.0.0.1:{port}/analyze"
-        assert line.strip() == f"pipeline: POST {url}", line
+        assert line == f"pipeline: POST {url}", line
         assert _listener(port) == "haproxy"  # not Ray's Python proxy
         body = json.dumps({"text": "Ray Serve is great and fast. " * 40}).encode()
         answer: dict = {}
@@ -221,15 +224,9 @@ def test_high_throughput_mode_serves_through_haproxy(serve_deps: None) -> None:
                 assert exc.code in (502, 503), exc.code
                 time.sleep(1)
         assert answer["summarized"] is True and answer["sentiment"]["label"] == "POSITIVE", answer
-        os.killpg(proc.pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 130, stderr[-3000:]
+        stderr = ctrl_c(proc)
         assert "high-throughput mode (HAProxy ingress)" in stderr
         assert not _port_open(port)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def test_high_throughput_without_haproxy_is_a_dependency_error(tmp_path: Path) -> None:
@@ -264,23 +261,12 @@ def test_llm_direct_streaming_through_haproxy_with_the_openai_sdk(serve_deps: No
         }]},
     }]}))
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rayctl", "run", "--serve-config", str(config), "--high-throughput",
-         "--port", str(port)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"},
-    )
-    try:
-        deadline = time.monotonic() + 600
-        line = ""
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if line.startswith("chat: ") or not line:
-                break
-        assert line.strip() == f"chat: GET http://127.0.0.1:{port}/v1/models", line
+    args = ("--serve-config", str(config), "--high-throughput", "--port", str(port))
+    with rayctl_run_in_background(*args, app="chat", env={"VLLM_CPU_KVCACHE_SPACE": "1"}) as (proc, line):
+        assert line == f"chat: GET http://127.0.0.1:{port}/v1/models", line
         assert _listener(port) == "haproxy"
         client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="not-needed", timeout=120, max_retries=0)
+        models: list[str] = []
         for _ in range(30):  # HAProxy picks up the route table on its next reload
             try:
                 models = [m.id for m in client.models.list().data]
@@ -295,12 +281,6 @@ def test_llm_direct_streaming_through_haproxy_with_the_openai_sdk(serve_deps: No
         )
         deltas = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
         assert len(deltas) >= 2  # tokens arrived as separate SSE events, not one buffered answer
-        os.killpg(proc.pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=180)
-        assert proc.returncode == 130, stderr[-3000:]
+        stderr = ctrl_c(proc)
         assert "chat/LLMServer" in stderr and "OpenAiIngress" not in stderr  # no ingress deployment in between
         assert not _port_open(port)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
