@@ -260,6 +260,8 @@ class LocalServe:
     serve_env: dict[str, str] = field(default_factory=dict)
     started_ray: bool = field(default=False, init=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
+    _scratch_dir: str | None = field(default=None, init=False, repr=False)
+    _haproxy_config_dir: str | None = field(default=None, init=False, repr=False)
 
     def start(self) -> LocalServe:
         require_ray()
@@ -281,9 +283,10 @@ class LocalServe:
             check_serve_env(self.serve_env)
             env = dict(self.serve_env)
             if _ha_proxy(env):
-                # Direct ingress holds stopping replicas 30 s for external load balancers to deregister them;
-                # nothing fronts a local run, so Ctrl-C would just wait.
-                env.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "0")
+                haproxy_env = local_haproxy_env()
+                self._scratch_dir = haproxy_env["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"]
+                env = {**haproxy_env, **env}
+                self._haproxy_config_dir = os.path.dirname(env["RAY_SERVE_HAPROXY_CONFIG_FILE_LOC"])
             # Ray's processes (controller, proxies, replicas) inherit the driver's environment at start.
             for key, value in env.items():
                 self._saved_env[key] = os.environ.get(key)
@@ -440,6 +443,12 @@ class LocalServe:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+        if self._haproxy_config_dir and not self.started_ray:
+            stop_orphaned_haproxy(self._haproxy_config_dir)
+            self._haproxy_config_dir = None
+        if self._scratch_dir:
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
+            self._scratch_dir = None
 
 
 @contextmanager
@@ -465,6 +474,57 @@ def deployed(
             local.delete_apps(names)
         finally:
             local.close()
+
+
+def local_haproxy_env() -> dict[str, str]:
+    """HAProxy settings for one local run: its own files and ports, so two runs (or a run and a test) never share
+    Ray's fixed defaults (/tmp/haproxy-serve/*, stats :8404, metrics :9101)."""
+    import tempfile
+
+    # Short: Ray adds a 56-character node directory, and HAProxy caps socket paths at 97 characters.
+    run_dir = tempfile.mkdtemp(prefix="rayctl-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    return {
+        "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": os.path.join(run_dir, "haproxy.cfg"),
+        "RAY_SERVE_HAPROXY_SOCKET_PATH": os.path.join(run_dir, "admin.sock"),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": run_dir,
+        "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": os.path.join(run_dir, "server-state"),
+        "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": os.path.join(run_dir, "metrics.sock"),
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
+        # Direct ingress holds stopping replicas 30 s for external load balancers to deregister them; nothing
+        # fronts a local run, so Ctrl-C would just wait.
+        "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "0",
+    }
+
+
+def stop_orphaned_haproxy(config_dir: str, grace_s: float = 3.0) -> list[int]:
+    """Stop every haproxy whose config lives under `config_dir`. Ray leaves HAProxy running (holding the HTTP port)
+    when Serve stops without a clean controller shutdown: its manager actor dies before it stops the process.
+    Linux only (/proc), as Ray's HAProxy mode is. Returns the pids that had to be stopped."""
+    proc_root = Path("/proc")
+    if not proc_root.is_dir():
+        return []
+    needle = config_dir.encode()
+    pids = []
+    for entry in proc_root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]) == b"haproxy" and any(needle in arg for arg in argv[1:]):
+            pids.append(int(entry.name))
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for pid in pids:
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
 
 
 def _ha_proxy(serve_env: Mapping[str, str]) -> bool:
@@ -608,6 +668,10 @@ def run(
         mode = ", high-throughput mode (HAProxy ingress)" if _ha_proxy(local.serve_env) else ""
         err(f"starting a local Ray + Serve (HTTP on {host}:{port or 'a free port'}{mode}) ...")
         local.start()
+        if threading.current_thread() is threading.main_thread():
+            # ray.init installs Ray's own fatal-signal handler for SIGTERM (it logs and aborts); `kill PID` must
+            # stop Serve and Ray cleanly instead, as Ctrl-C does.
+            signal.signal(signal.SIGTERM, _on_term)
         needs = gpu_needs(cfg)
         if needs:
             import ray

