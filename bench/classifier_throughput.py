@@ -28,6 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+# bench/ (the script's own folder) is on sys.path: its shared helper imports directly
+from serve_mode import add_high_throughput_flag
+from serve_mode import serve_env as high_throughput_env
+
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -188,16 +192,11 @@ def main() -> int:
     ap.add_argument("--wait", type=float, default=0.01, help="batch_wait_timeout_s")
     ap.add_argument("--words", type=int, default=40, help="words per text")
     ap.add_argument("--replica-cpus", type=float, default=1.0)
-    ap.add_argument(
-        "--high-throughput",
-        action="store_true",
-        help="run the local Ray in Ray Serve's high-throughput mode, as `serve.highThroughput: true` does "
-        "(HAProxy ingress, direct gRPC between replicas, user code on the replica's main loop; needs haproxy)",
-    )
+    add_high_throughput_flag(ap)
     args = ap.parse_args()
     from rayctl import localrun
 
-    serve_env = localrun.high_throughput_env(True) if args.high_throughput else {}
+    serve_env = high_throughput_env(args)
 
     texts = make_texts(512, args.words)
     app = {

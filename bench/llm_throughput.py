@@ -29,6 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# bench/ (the script's own folder) is on sys.path: its shared helper imports directly
+from serve_mode import add_high_throughput_flag
+from serve_mode import serve_env as high_throughput_env
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -239,12 +243,7 @@ def main() -> int:
     )
     ap.add_argument("--model", help="model dir (default: the tiny test model, built if needed)")
     ap.add_argument("--json", help="also write the results to this file")
-    ap.add_argument(
-        "--high-throughput",
-        action="store_true",
-        help="run the local Ray in Ray Serve's high-throughput mode, as `serve.highThroughput: true` does (HAProxy "
-        "ingress, direct gRPC, LLM direct streaming)",
-    )
+    add_high_throughput_flag(ap)
     ap.add_argument(
         "--env",
         action="append",
@@ -253,10 +252,7 @@ def main() -> int:
         help="env var for the Ray cluster (e.g. RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0); repeatable",
     )
     a = ap.parse_args()
-    if a.high_throughput:
-        from rayctl.spec.serve import HIGH_THROUGHPUT_ENV
-
-        os.environ.update(HIGH_THROUGHPUT_ENV)  # inherited by the local Ray's processes
+    os.environ.update(high_throughput_env(a))  # inherited by the local Ray's processes
     for item in a.env:
         key, _, value = item.partition("=")
         os.environ[key] = value

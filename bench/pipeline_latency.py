@@ -24,6 +24,11 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# bench/ (the script's own folder) is on sys.path: its shared helper imports directly
+from serve_mode import add_high_throughput_flag
+from serve_mode import serve_env as high_throughput_env
+
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 _SENTENCES = [
@@ -86,16 +91,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--sentences", type=int, nargs="+", default=[40, 75, 110])
-    ap.add_argument(
-        "--high-throughput",
-        action="store_true",
-        help="run the local Ray in Ray Serve's high-throughput mode, as `serve.highThroughput: true` does "
-        "(HAProxy ingress, direct gRPC between replicas, user code on the replica's main loop; needs haproxy)",
-    )
+    add_high_throughput_flag(ap)
     args = ap.parse_args()
     from rayctl import localrun
 
-    serve_env = localrun.high_throughput_env(True) if args.high_throughput else {}
+    serve_env = high_throughput_env(args)
 
     app = {
         "name": "bench-pipeline",
