@@ -187,13 +187,6 @@ def target_from_spec(
     return LocalTarget(copy.deepcopy(dict(result.rendered.serve_config)), result.spec.serve_env())
 
 
-def serve_config_from_spec(
-    spec_path: str | Path | None, *, profile: str | None, overrides: tuple[str, ...] | list[str] = ()
-) -> dict[str, Any]:
-    """The spec's serveConfigV2, exactly as `rayctl render` embeds it (the default example when spec_path is None)."""
-    return target_from_spec(spec_path, profile=profile, overrides=overrides).serve_config
-
-
 def high_throughput_env(enabled: bool) -> dict[str, str]:
     """serve.highThroughput's switches, on or off (for `rayctl run --[no-]high-throughput`)."""
     from rayctl.spec.serve import HIGH_THROUGHPUT_ENV
@@ -528,7 +521,9 @@ def stop_orphaned_haproxy(config_dir: str, grace_s: float = 3.0) -> list[int]:
 
 
 def _ha_proxy(serve_env: Mapping[str, str]) -> bool:
-    return str(serve_env.get("RAY_SERVE_ENABLE_HA_PROXY", "0")).lower() in ("1", "true")
+    from rayctl.spec.serve import switch_on
+
+    return switch_on(serve_env.get("RAY_SERVE_ENABLE_HA_PROXY", "0"))
 
 
 def _quiet(fn: Callable[[], Any]) -> Callable[[], None]:

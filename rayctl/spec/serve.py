@@ -26,6 +26,11 @@ HIGH_THROUGHPUT_MIN_RAY: dict[str, tuple[int, int]] = {
     "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING": (2, 56),
 }
 """The first Ray release that honours each switch."""
+def switch_on(value: object) -> bool:
+    """How Ray reads these switches: on when "1" (we also take "true"), off otherwise."""
+    return str(value).lower() in ("1", "true")
+
+
 SERVE_ENV_PREFIX = "RAY_SERVE_"
 """Ray container env vars with this prefix tune Serve itself; `rayctl run` applies them to the local Ray too."""
 

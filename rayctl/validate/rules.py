@@ -12,7 +12,7 @@ from typing import Any
 
 from rayctl.spec.model import MAX_NAME_LENGTH
 from rayctl.spec.quantity import format_bytes, parse_quantity
-from rayctl.spec.serve import HIGH_THROUGHPUT_ENV, HIGH_THROUGHPUT_MIN_RAY
+from rayctl.spec.serve import HIGH_THROUGHPUT_ENV, HIGH_THROUGHPUT_MIN_RAY, switch_on
 from rayctl.spec.suggest import did_you_mean
 from rayctl.validate.cluster_view import GroupView, fits, group_views, max_pods
 from rayctl.validate.findings import Collector
@@ -91,8 +91,12 @@ def _container_images(rs: dict[str, Any]) -> Iterator[tuple[str, int, str]]:
         yield f"{path}.image", index, str(container.get("image", ""))
 
 
+def _ray_version(rs: dict[str, Any]) -> str:
+    return str(((rs.get("spec") or {}).get("rayClusterConfig") or {}).get("rayVersion", ""))
+
+
 def check_images(rs: dict[str, Any], out: Collector) -> None:
-    version = str(((rs.get("spec") or {}).get("rayClusterConfig") or {}).get("rayVersion", ""))
+    version = _ray_version(rs)
     if not version:
         return
     for path, _, image in _container_images(rs):
@@ -107,10 +111,6 @@ def _version_tuple(version: str) -> tuple[int, ...] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _enabled(value: str) -> bool:
-    return value.lower() in ("1", "true")
-
-
 def check_serve_mode(rs: dict[str, Any], serve_config: Any, out: Collector) -> None:
     """Ray Serve's high-throughput switches need a Ray that honours them, the same value on every Ray pod, and
     (LLM direct streaming) HAProxy plus LLM apps of one model without a custom ingress."""
@@ -120,11 +120,11 @@ def check_serve_mode(rs: dict[str, Any], serve_config: Any, out: Collector) -> N
             continue
         env = {str(e.get("name")): str(e.get("value", "")) for e in container.get("env") or []
                if isinstance(e, dict) and e.get("name") in HIGH_THROUGHPUT_ENV}
-        enabled[path] = sorted(k for k, v in env.items() if _enabled(v))
+        enabled[path] = sorted(k for k, v in env.items() if switch_on(v))
     switches = sorted({k for keys in enabled.values() for k in keys})
     if not switches:
         return
-    version = str(((rs.get("spec") or {}).get("rayClusterConfig") or {}).get("rayVersion", ""))
+    version = _ray_version(rs)
     parsed = _version_tuple(version)
     too_new = [k for k in switches if parsed is not None and parsed < HIGH_THROUGHPUT_MIN_RAY[k]]
     if too_new:
