@@ -257,7 +257,7 @@ def main() -> int:
         key, _, value = item.partition("=")
         os.environ[key] = value
 
-    from tests.serve.tiny_model import ensure_tiny_model
+    from rayctl.tiny_model import ensure_tiny_model
 
     model = a.model or str(ensure_tiny_model())
     ps = prompts(a.requests)

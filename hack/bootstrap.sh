@@ -29,6 +29,8 @@ if [[ ! -f "$VENV/.core-ready" ]]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/core.txt"
   touch "$VENV/.core-ready"
 fi
+# ct lint's Python tools (yamllint, yamale): pinned in requirements/chart.txt, not part of the key (see there).
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/chart.txt"
 # The project itself, editable, without touching the pinned dependencies.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" \
   >/dev/null 2>&1 || "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"

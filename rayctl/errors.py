@@ -9,6 +9,13 @@ from __future__ import annotations
 from enum import IntEnum
 
 
+def shorten(text: str, limit: int = 80) -> str:
+    """`text` for a message: at most `limit` characters (a 10 000-character key is named by its start and length)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}... ({len(text)} characters)"
+
+
 class ExitCode(IntEnum):
     """Process exit codes (documented in README.md, section "Exit codes")."""
 
@@ -21,6 +28,8 @@ class ExitCode(IntEnum):
     TIMEOUT = 6  # --wait ran out of time
     NOT_FOUND = 7  # the named object does not exist
     DEPENDENCY = 8  # an optional dependency (ray, vllm) is missing for this command
+    RUN_FAILED = 9  # `rayctl run`: an application failed to deploy, or a smoke request got no 2xx answer
+    INTERNAL = 70  # a bug in rayctl (EX_SOFTWARE): rerun with --debug and report it
     INTERRUPTED = 130  # Ctrl-C
 
 

@@ -29,41 +29,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rayctl.apps import base as apps_base
 from rayctl.errors import DependencyError, ExitCode, RayctlError, WaitTimeoutError
 
 INSTALL_HINT = "pip install 'ray[serve]==2.60.0'  (or: hack/install-serve-deps.sh to get every serve dependency)"
-DEFAULT_EXAMPLE = Path(__file__).resolve().parent / "examples" / "pipeline.yaml"
 
-# Suffix of the main endpoint of each bundled app, relative to its route prefix (contracts.md "Routes").
-APP_ENDPOINTS: dict[str, tuple[str, str]] = {
-    "serve_apps.hello:app_builder": ("GET", ""),
-    "serve_apps.pipeline:app_builder": ("POST", "/analyze"),
-    "serve_apps.classifier:app_builder": ("POST", "/classify"),
-    "serve_apps.ab_router:app_builder": ("POST", "/"),
-    "serve_apps.vllm_app:app_builder": ("POST", "/generate"),
-    "serve_apps.llm:app_builder": ("GET", "/v1/models"),
-}
+SAMPLE_TEXT = apps_base.SAMPLE_TEXT
 
-SAMPLE_TEXT = (
-    "Ray Serve is a scalable model serving library for building online inference APIs. "
-    "It lets you compose several models and business logic into one application, written in plain Python. "
-    "Teams love how easy it is to scale each part of the pipeline independently on a cluster. "
-    "Deployments can batch requests, which improves throughput on GPUs dramatically. "
-    "Some users find the configuration surface large at first, but the documentation is excellent. "
-    "KubeRay runs these applications on Kubernetes with zero-downtime upgrades."
-)
+
+def _app_type(import_path: Any) -> type[apps_base.AppBase] | None:
+    from rayctl.apps import by_import_path
+
+    return by_import_path(str(import_path or ""))
 
 
 class DeployFailedError(RayctlError):
     """A Serve application went DEPLOY_FAILED (the message carries Ray's own message)."""
 
-    exit_code = ExitCode.CLUSTER
+    exit_code = ExitCode.RUN_FAILED
 
 
 class SmokeFailedError(RayctlError):
     """A smoke request got no 2xx answer."""
 
-    exit_code = ExitCode.CLUSTER
+    exit_code = ExitCode.RUN_FAILED
+
+
+class LocalRayError(RayctlError):
+    """Ray or one of Serve's own actors failed under `rayctl run` (not the applications' code, not rayctl)."""
+
+    exit_code = ExitCode.RUN_FAILED
 
 
 class NoGPUError(RayctlError):
@@ -72,12 +67,13 @@ class NoGPUError(RayctlError):
     exit_code = ExitCode.DEPENDENCY
 
 
-GPU_APPS = {
-    "serve_apps.pipeline:app_builder",
-    "serve_apps.classifier:app_builder",
-    "serve_apps.vllm_app:app_builder",
-    "serve_apps.llm:app_builder",
-}
+def _is_ray_error(exc: BaseException) -> bool:
+    """Whether `exc` is one of Ray's own exception types (ray.exceptions.RayError: actor died, task failed, ...)."""
+    try:
+        from ray.exceptions import RayError
+    except ImportError:
+        return False
+    return isinstance(exc, RayError)
 
 
 def gpu_needs(serve_config: Mapping[str, Any]) -> list[str]:
@@ -86,7 +82,9 @@ def gpu_needs(serve_config: Mapping[str, Any]) -> list[str]:
     needs = []
     for app in serve_config.get("applications") or []:
         args = app.get("args") or {}
-        if app.get("import_path") in GPU_APPS and args.get("device", "gpu") == "gpu":
+        cls = _app_type(app.get("import_path"))
+        default = cls.CONTRACT["device"].default if cls is not None and cls.CONTRACT is not None else "gpu"
+        if cls is not None and cls.USES_ACCELERATOR and args.get("device", default) == "gpu":
             needs.append(f"{app.get('name')} (device: gpu)")
         for dep in app.get("deployments") or []:
             opts = dep.get("ray_actor_options") or {}
@@ -102,7 +100,7 @@ def require_ray() -> None:
     except ImportError as exc:
         raise DependencyError(
             f"`rayctl run` needs Ray Serve, which is not installed ({exc})", hint=INSTALL_HINT
-        ) from None
+        ) from exc
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -123,32 +121,14 @@ def port_is_free(host: str, port: int) -> bool:
 # --------------------------------------------------------------------------------------------- serve config
 
 
-def force_cpu(serve_config: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `serve_config` with every bundled app on `device: cpu` and no GPU requests in deployment overrides."""
-    cfg = copy.deepcopy(dict(serve_config))
-    for app in cfg.get("applications") or []:
-        if str(app.get("import_path", "")).startswith("serve_apps."):
-            args = app.setdefault("args", {}) or {}
-            args["device"] = "cpu"
-            app["args"] = args
-        for dep in app.get("deployments") or []:
-            opts = dep.get("ray_actor_options")
-            if isinstance(opts, dict):
-                opts.pop("num_gpus", None)
-                res = opts.get("resources")
-                if isinstance(res, dict):
-                    for key in [k for k in res if "gpu" in k.lower()]:
-                        res.pop(key)
-    return cfg
-
-
 def app_endpoints(serve_config: Mapping[str, Any], host: str, port: int) -> list[dict[str, Any]]:
     """[{name, import_path, method, url, base_url}] for every application in the config."""
     rows = []
     for app in serve_config.get("applications") or []:
         prefix = app.get("route_prefix", "/")
         base = f"http://{host}:{port}{'' if prefix in (None, '/') else prefix.rstrip('/')}"
-        method, suffix = APP_ENDPOINTS.get(app.get("import_path", ""), ("GET", ""))
+        cls = _app_type(app.get("import_path"))
+        method, suffix = (cls.ENDPOINT.method, cls.ENDPOINT.path) if cls is not None else ("GET", "")
         url = base + suffix if suffix else (base if base.endswith("/") or prefix not in (None, "/") else base + "/")
         rows.append(
             {
@@ -170,21 +150,6 @@ class LocalTarget:
 
     serve_config: dict[str, Any]
     serve_env: dict[str, str] = field(default_factory=dict)
-
-
-def target_from_spec(
-    spec_path: str | Path | None, *, profile: str | None, overrides: tuple[str, ...] | list[str] = ()
-) -> LocalTarget:
-    """The spec's serveConfigV2, exactly as `rayctl render` embeds it, and its `RAY_SERVE_*` container env
-    (e.g. serve.highThroughput's switches). The embedded default example when spec_path is None."""
-    path = Path(spec_path) if spec_path is not None else DEFAULT_EXAMPLE
-    if spec_path is None and not path.exists():
-        raise RayctlError(f"the embedded default example {path} is missing from this rayctl installation")
-    from rayctl.core import render_file
-
-    # The same render + semantic rules as `rayctl render`: an invalid spec never reaches the local Ray either.
-    result = render_file(path, overrides=overrides, profile=profile)  # type: ignore[arg-type]
-    return LocalTarget(copy.deepcopy(dict(result.rendered.serve_config)), result.spec.serve_env())
 
 
 def high_throughput_env(enabled: bool) -> dict[str, str]:
@@ -225,11 +190,11 @@ def load_serve_config_file(path: str | Path) -> dict[str, Any]:
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise RayctlError(f"cannot read {path}: {exc}") from None
+        raise RayctlError(f"cannot read {path}: {exc}") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise RayctlError(f"{path}: not valid YAML/JSON: {exc}") from None
+        raise RayctlError(f"{path}: not valid YAML/JSON: {exc}") from exc
     if isinstance(data, dict) and data.get("kind") == "RayService":
         data = (data.get("spec") or {}).get("serveConfigV2")
         if isinstance(data, str):
@@ -251,6 +216,8 @@ class LocalServe:
     num_cpus: int | None = None
     log_to_driver: bool = False
     serve_env: dict[str, str] = field(default_factory=dict)
+    metrics_export_port: int | None = None
+    """Where Ray's metrics agent serves Prometheus metrics (`ray.init(_metrics_export_port=...)`); None: Ray's pick."""
     started_ray: bool = field(default=False, init=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
     _scratch_dir: str | None = field(default=None, init=False, repr=False)
@@ -285,6 +252,8 @@ class LocalServe:
                 self._saved_env[key] = os.environ.get(key)
                 os.environ[key] = value
         if not ray.is_initialized():
+            port = self.metrics_export_port
+            metrics: dict[str, Any] = {"_metrics_export_port": port} if port else {}
             ray.init(
                 address="local",  # always a private new cluster, never someone's `ray start` one
                 num_cpus=self.num_cpus or max(8, os.cpu_count() or 1),  # logical CPUs: fractional replicas fit
@@ -293,6 +262,7 @@ class LocalServe:
                 log_to_driver=self.log_to_driver,
                 configure_logging=True,
                 logging_level=logging.WARNING,
+                **metrics,
             )
             self.started_ray = True
         from ray.serve._private.api import serve_start
@@ -545,23 +515,12 @@ def _report(progress: Callable[[str], None] | None, seen: dict[str, str], key: s
 
 
 def sample_request(endpoint: Mapping[str, Any]) -> tuple[str, str, bytes | None, dict[str, str]]:
-    """(method, url, body, headers) of one meaningful request to the app behind `endpoint`."""
-    path = endpoint.get("import_path", "")
-    args = endpoint.get("args") or {}
-    url = endpoint["url"]
-    headers = {"content-type": "application/json"}
-    body: Any = None
-    if path == "serve_apps.pipeline:app_builder":
-        body = {"text": SAMPLE_TEXT}
-    elif path == "serve_apps.classifier:app_builder":
-        body = {"text": "I was charged twice for my subscription this month, please refund the extra payment."}
-    elif path == "serve_apps.ab_router:app_builder":
-        body = {"text": SAMPLE_TEXT}
-        headers[str(args.get("sticky_header", "x-user-id"))] = "rayctl-smoke-user"
-    elif path == "serve_apps.vllm_app:app_builder":
-        body = {"prompt": "Ray Serve is", "max_tokens": 16}
-    method = endpoint.get("method", "GET")
-    return method, url, (json.dumps(body).encode() if body is not None else None), headers
+    """(method, url, body, headers) of one meaningful request to the app behind `endpoint` (its type decides)."""
+    cls = _app_type(endpoint.get("import_path"))
+    sample = cls.sample_request(dict(endpoint.get("args") or {})) if cls is not None else apps_base.SampleRequest()
+    headers = {"content-type": "application/json", **sample.headers}
+    body = json.dumps(sample.body).encode() if sample.body is not None else None
+    return str(endpoint.get("method", "GET")), str(endpoint["url"]), body, headers
 
 
 def http_request(
@@ -614,10 +573,8 @@ def smoke(serve_config: Mapping[str, Any], host: str, port: int, out: Callable[[
             status, resp_headers, data = 0, {}, str(exc).encode()
         ms = (time.perf_counter() - t0) * 1000
         text = data.decode("utf-8", "replace")
-        extra = ""
-        if ep.get("import_path") == "serve_apps.ab_router:app_builder":
-            vh = str((ep.get("args") or {}).get("variant_header", "x-ab-variant")).lower()
-            extra = f" [{vh}: {resp_headers.get(vh, '?')}]"
+        cls = _app_type(ep.get("import_path"))
+        extra = cls.describe_response(dict(ep.get("args") or {}), resp_headers) if cls is not None else ""
         out(f"{ep['name']}: {method} {url} -> {status} ({ms:.0f} ms){extra}")
         out(text.strip())
         results.append({"app": ep["name"], "url": url, "status": status, "body": text, "headers": resp_headers})
@@ -636,7 +593,6 @@ def run(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    profile: str | None = None,
     block: bool = True,
     smoke_test: bool = False,
     timeout_s: float = 900.0,
@@ -647,7 +603,7 @@ def run(
     """Deploy `serve_config` locally, print the URLs, then serve until Ctrl-C (block), run the smoke requests and
     stop (smoke_test), or stop at once (neither). Returns the process exit code; Ctrl-C/SIGTERM -> 130."""
     require_ray()
-    cfg = force_cpu(serve_config) if profile == "cpu" else copy.deepcopy(dict(serve_config))
+    cfg = copy.deepcopy(dict(serve_config))
     apps = [a["name"] for a in cfg.get("applications") or []]
     if not apps:
         raise RayctlError("the serve config has no applications")
@@ -697,6 +653,17 @@ def run(
     except KeyboardInterrupt:
         err("interrupted: shutting down Serve and Ray ...")
         return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        if not _is_ray_error(exc):
+            raise
+        # e.g. Serve's controller killed a proxy whose health check timed out on a saturated machine, and a call
+        # that was waiting on it failed: Ray's failure, reported as a failed run, not as a bug of rayctl.
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise LocalRayError(
+            f"the local Ray failed while serving: {type(exc).__name__}: {first_line}",
+            hint="Serve's system actors die when the machine is too loaded for their health checks: rerun, or give "
+            "Ray more room (fewer replicas)",
+        ) from exc
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave Ray half-stopped

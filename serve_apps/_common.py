@@ -8,9 +8,15 @@ Stable API (other apps import it; extend, don't change signatures):
            ``hf_token(env_name)``, ``check_env_name(app, key, value)``.
 - HTTP:    ``BadRequest(message, status=400, kind="bad_request")`` (``.response()``),
            ``json_error(status, message, kind="error")``  -> ``{"error": {"type", "message", "status"}}``,
-           ``read_json(request, max_bytes=..., allow_empty=False)``, ``require_text(payload, field="text")``,
+           ``read_json(request, max_bytes=..., allow_empty=False, max_depth=MAX_JSON_DEPTH)`` (strict JSON:
+           serve_apps._json), ``require_text(payload, field="text")``,
            ``json_errors`` (decorator: BadRequest -> its 4xx, anything else -> 500, always a JSON body),
-           ``replica_info()``.
+           ``install_json_error_handlers(fastapi_app)`` (404/405/422/500 of FastAPI itself in the same shape),
+           ``backend_failure(exc, what)`` (a downstream failure -> 4xx if the cause was a BadRequest, else 503,
+           never an exception name or traceback in the body), ``request_id()``, ``replica_info()``.
+
+Error bodies name the problem (field, expected type, limit) and never carry a traceback, an internal exception
+name or the offending value itself (it may be a secret); the details go to the replica log with the request id.
 
 Importing this module needs only the standard library: starlette/ray/torch are imported lazily inside the
 functions that use them, so every serve_apps module stays importable on a head node without GPU libraries.
@@ -19,16 +25,20 @@ functions that use them, so every serve_apps module stays importable on a head n
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from serve_apps._json import _SURROGATE_RE, MAX_JSON_DEPTH, JSONBodyError, parse_json_body
+
 if TYPE_CHECKING:  # pragma: no cover
+    from fastapi import FastAPI
     from starlette.requests import Request
     from starlette.responses import JSONResponse
+
+__all__ = ["MAX_JSON_DEPTH", "JSONBodyError", "parse_json_body"]  # re-exported for the apps
 
 logger = logging.getLogger("serve_apps")
 
@@ -152,17 +162,24 @@ def json_error(
     return JSONResponse(error_body(status, message, kind), status_code=status, headers=dict(headers or {}))
 
 
-async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES, *, allow_empty: bool = False) -> Any:
-    """The request body parsed as JSON; BadRequest (413/400) when oversize or malformed."""
+async def read_json(
+    request: Request,
+    max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    *,
+    allow_empty: bool = False,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> Any:
+    """The request body parsed as one strict JSON document (serve_apps._json: UTF-8, no NaN/Infinity, 64-bit
+    integers, unique keys, no lone surrogates, at most `max_depth` levels); BadRequest 413 when larger than
+    `max_bytes` (checked on Content-Length before reading, and while reading), 400 otherwise."""
     length = request.headers.get("content-length")
     if length is not None:
-        try:
-            n = int(length)
-        except ValueError:
-            raise BadRequest("invalid Content-Length header") from None
+        if not length.strip().isdigit():
+            raise BadRequest("invalid Content-Length header: expected a non-negative integer")
+        n = int(length)
         if n > max_bytes:
             raise BadRequest(f"request body is {n} bytes; the limit is {max_bytes}", 413, "too_large")
-    body = b""
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
@@ -172,23 +189,109 @@ async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES, *
             return None
         raise BadRequest("request body is empty; expected a JSON object")
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+        return parse_json_body(bytes(body), max_depth=max_depth)
+    except JSONBodyError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def require_text(payload: Any, field: str = "text") -> str:
     """payload[field] as a non-empty string, else BadRequest(400/422)."""
     if not isinstance(payload, dict):
-        raise BadRequest(f"expected a JSON object with a {field!r} field, got {type(payload).__name__}", 400)
+        raise BadRequest(f"expected a JSON object with a {field!r} field, got {_json_type(payload)}", 400)
     if field not in payload:
         raise BadRequest(f"missing field {field!r}", 422, "invalid_request")
     value = payload[field]
     if not isinstance(value, str):
-        raise BadRequest(f"field {field!r} must be a string, got {type(value).__name__}", 422, "invalid_request")
+        raise BadRequest(
+            f"field {field!r} must be a string, got {_json_type(value)}", 422, "invalid_request"
+        )
     if not value.strip():
         raise BadRequest(f"field {field!r} must not be empty", 422, "invalid_request")
+    if not value.isascii() and _SURROGATE_RE.search(value):  # programmatic callers (handle_json) skip read_json
+        raise BadRequest(f"field {field!r} contains a lone UTF-16 surrogate", 400, "bad_request")
     return value
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+               float: "a number", type(None): "null"}
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type ("an object", "null", ...), for error messages."""
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def request_id() -> str:
+    """The Serve request id of the request being handled ('' outside a request): in error bodies and logs."""
+    try:
+        from ray.serve.context import _get_serve_request_context
+
+        return str(_get_serve_request_context().request_id or "")
+    except Exception:
+        return ""
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The original exception inside Ray's wrappers (RayTaskError.cause, possibly nested across handles)."""
+    seen = 0
+    while seen < 8:
+        cause = getattr(exc, "cause", None)
+        if not isinstance(cause, BaseException) or cause is exc:
+            break
+        exc, seen = cause, seen + 1
+    return exc
+
+
+def backend_failure(exc: BaseException, what: str) -> JSONResponse:
+    """The response for a failure of a downstream deployment call: the 4xx of a BadRequest raised downstream, 503
+    when the backend is overloaded or gone, else 503 too; the body never carries the exception or a traceback (the
+    log does, with the request id)."""
+    cause = _unwrap(exc)
+    if isinstance(cause, BadRequest):
+        return cause.response()
+    rid = request_id()
+    logger.error("%s failed (request %s)", what, rid or "-", exc_info=exc)
+    name = type(cause).__name__
+    if name in ("BackPressureError", "DeploymentUnavailableError"):
+        return json_error(503, f"{what} is overloaded; retry later", "overloaded", {"retry-after": "1"})
+    ref = f" (request id {rid})" if rid else ""
+    return json_error(503, f"{what} failed{ref}; the replica log has the details", "backend_unavailable")
+
+
+def install_json_error_handlers(app: FastAPI) -> None:
+    """Make FastAPI's own answers (unknown route 404, wrong method 405, validation 422, an unhandled exception 500)
+    use the apps' error shape; the 500 names no exception."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        status = int(getattr(exc, "status_code", 500))
+        kinds = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        detail = getattr(exc, "detail", "") or ""
+        message = f"{detail}: {request.method} {_safe_path(request)}" if status in (404, 405) else str(detail)
+        headers = getattr(exc, "headers", None)
+        return json_error(status, message or "request failed", kinds.get(status, "bad_request"), headers)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        errors: list[dict[str, Any]] = getattr(exc, "errors", list)()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        return json_error(422, f"invalid request at {where}: {first.get('msg', 'invalid value')}", "invalid_request")
+
+    async def unhandled(request: Request, exc: Exception) -> JSONResponse:
+        rid = request_id()
+        logger.error("unhandled error for %s %s (request %s)", request.method, request.url.path, rid, exc_info=exc)
+        ref = f" (request id {rid})" if rid else ""
+        return json_error(500, f"internal error{ref}; the replica log has the details", "internal_error")
+
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unhandled)
+
+
+def _safe_path(request: Request) -> str:
+    path = request.url.path
+    return ascii(path if len(path) <= 80 else path[:80] + "...")[1:-1]
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -203,9 +306,11 @@ def json_errors(fn: F) -> F:
             return await fn(*args, **kwargs)
         except BadRequest as exc:
             return exc.response()
-        except Exception as exc:
-            logger.exception("unhandled error in %s", getattr(fn, "__qualname__", fn))
-            return json_error(500, f"internal error: {type(exc).__name__}: {exc}", "internal_error")
+        except Exception:
+            rid = request_id()
+            logger.exception("unhandled error in %s (request %s)", getattr(fn, "__qualname__", fn), rid or "-")
+            ref = f" (request id {rid})" if rid else ""
+            return json_error(500, f"internal error{ref}; the replica log has the details", "internal_error")
 
     return wrapper  # type: ignore[return-value]
 

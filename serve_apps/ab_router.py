@@ -13,8 +13,10 @@ chosen variant and returns its answer, with the variant's name in the `variant_h
 
 A variant is `{name, weight, message?}` (a small echo deployment answering `{"variant", "message", "echo"}`) or
 `{name, weight, app: {type: hello|pipeline|classifier, args: {...}}}` / `{..., app: {import_path, args}}`: the
-bundled app is built and its ingress called through `handle_json(payload)` (different `type`s per router, since
-deployment names must be unique within one Serve application).
+bundled app is built (its module's `variant_builder` when it has one: pipeline and classifier without their
+FastAPI ingress, since Serve allows one FastAPI deployment per application) and its ingress called through
+`handle_json(payload)` (different `type`s per router, since deployment names must be unique within one Serve
+application).
 """
 
 from __future__ import annotations
@@ -31,24 +33,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from ray import serve
 
+from rayctl.apps import ab_variant_types
+from rayctl.apps.ab import CONTRACT
 from serve_apps._common import (
     BadRequest,
-    check_args,
-    check_device,
+    backend_failure,
+    install_json_error_handlers,
     json_error,
     read_json,
     replica_info,
-    typed,
 )
 
-ARGS = ("variants", "sticky_header", "variant_header", "device")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
 _HEADER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-APP_TYPES = {
-    "hello": "serve_apps.hello:app_builder",
-    "pipeline": "serve_apps.pipeline:app_builder",
-    "classifier": "serve_apps.classifier:app_builder",
-}
+APP_TYPES = ab_variant_types()  # type -> import path of every app type that can be a variant (the registry)
 MAX_BODY_BYTES = 1 << 20
 LATENCY_BOUNDARIES_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 
@@ -129,6 +127,7 @@ class _PrefixRootMiddleware:
 
 api = FastAPI(title="rayctl ab router")
 api.add_middleware(_PrefixRootMiddleware)
+install_json_error_handlers(api)
 
 
 @serve.deployment(max_ongoing_requests=200, max_queued_requests=2000, ray_actor_options={"num_cpus": 0.25})
@@ -192,36 +191,19 @@ class ABRouter:
             return json_error(400, f"header {self._sticky!r} must be 1..256 characters", "bad_request")
         variant = self.choose(user.strip() if user else None)
         start = time.perf_counter()
-        status = "ok"
         try:
             body = await self._handles[variant].handle.remote(payload if payload is not None else {})
-            code = 200
-        except BadRequest as exc:  # raised by an `app` variant's validation
-            status, code, body = (
-                "client_error",
-                exc.status,
-                {"error": {"type": exc.kind, "message": exc.message}},
-            )
-        except Exception as exc:
-            cause = getattr(exc, "cause", None) or exc
-            if isinstance(cause, BadRequest):
-                status, code = "client_error", cause.status
-                body = {"error": {"type": cause.kind, "message": cause.message, "status": cause.status}}
-            else:
-                status, code = "error", 503
-                body = {
-                    "error": {
-                        "type": "variant_unavailable",
-                        "message": f"variant {variant!r} failed: {exc}",
-                        "status": 503,
-                    }
-                }
+            response = JSONResponse(body)
+        except Exception as exc:  # a BadRequest raised by an `app` variant keeps its 4xx; anything else is a 503
+            response = backend_failure(exc, f"variant {variant!r}")
+        status = "ok" if response.status_code < 400 else "client_error" if response.status_code < 500 else "error"
         elapsed_ms = (time.perf_counter() - start) * 1000
         self._counts[variant] += 1
         self._requests.inc(tags={"variant": variant, "status": status})
         self._latency.observe(elapsed_ms, tags={"variant": variant})
-        headers = {self._variant_header: variant, "x-ab-router-replica": self._replica}
-        return JSONResponse(body, status_code=code, headers=headers)
+        response.headers[self._variant_header] = variant
+        response.headers["x-ab-router-replica"] = self._replica
+        return response
 
     @api.get("/_ab")
     async def info(self) -> dict[str, Any]:
@@ -256,8 +238,12 @@ def _variant_app(name: str, app: Any, device: str) -> Any:
         path = app["import_path"]
         if not isinstance(path, str) or ":" not in path:
             raise ValueError(f"ab: variants[{name}].app.import_path must look like 'module:builder', got {path!r}")
-    module, _, attr = path.partition(":")
-    builder = getattr(importlib.import_module(module), attr)
+    module_name, _, attr = path.partition(":")
+    module = importlib.import_module(module_name)
+    # A bundled app with a FastAPI ingress (pipeline, classifier) has a `variant_builder`: the same app without
+    # FastAPI, since Serve allows one FastAPI deployment per application and the router is that one.
+    builder = getattr(module, "variant_builder", None) if attr == "app_builder" else None
+    builder = builder or getattr(module, attr)
     args = dict(app.get("args") or {})
     if path.startswith("serve_apps.") and "device" not in args:
         args["device"] = device
@@ -265,10 +251,8 @@ def _variant_app(name: str, app: Any, device: str) -> Any:
 
 
 def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
-    args = check_args("ab", args, ARGS)
-    device = check_device("ab", args.get("device", "gpu"))
-    sticky = typed("ab", args, "sticky_header", str, "x-user-id")
-    variant_header = typed("ab", args, "variant_header", str, "x-ab-variant")
+    args = CONTRACT.parse(args)
+    device, sticky, variant_header = args["device"], args["sticky_header"], args["variant_header"]
     for key, value in (("sticky_header", sticky), ("variant_header", variant_header)):
         if not _HEADER_RE.match(value):
             raise ValueError(f"ab: arg {key!r} must be an HTTP header name, got {value!r}")

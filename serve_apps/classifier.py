@@ -22,20 +22,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from ray import serve
 
+from rayctl.apps.classifier import CONTRACT, max_ongoing_for_batch
 from serve_apps._common import (
     BadRequest,
-    check_args,
-    check_device,
+    backend_failure,
     gpu_actor_options,
-    json_error,
+    install_json_error_handlers,
     read_json,
     replica_info,
     require_text,
-    typed,
 )
 
-ARGS = ("device", "model", "labels", "max_batch_size", "batch_wait_timeout_s")
-DEFAULT_LABELS = ("sports", "technology", "politics", "business", "entertainment", "health")
 LABEL_TEMPLATE = "This text is about {}."
 MAX_TEXT_CHARS = 20_000
 MAX_BODY_BYTES = 256 * 1024
@@ -50,11 +47,20 @@ def default_model_path() -> str:
 
 
 def load_encoder(model: str | None, device: str) -> Any:
-    """A SentenceTransformer on `device` ('gpu' -> cuda), loaded from a local path without touching the hub."""
+    """A SentenceTransformer on `device` ('gpu' -> cuda), loaded from a local path without touching the hub.
+
+    On CPU without torch (the kind loop's CPU image: no 4 GB torch stack) the same model folder runs on numpy
+    (serve_apps._minilm, checked against sentence-transformers in tests/serve/test_minilm_numpy.py)."""
+    import importlib.util
+
     path = model or default_model_path()
     if os.path.isdir(path):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if device != "gpu" and importlib.util.find_spec("torch") is None and os.path.isdir(path):
+        from serve_apps._minilm import NumpyEncoder
+
+        return NumpyEncoder(path)
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(path, device="cuda" if device == "gpu" else "cpu")
@@ -100,17 +106,23 @@ def validate_batch_config(cfg: Any) -> tuple[int | None, float | None]:
     return size, (float(wait) if wait is not None else None)
 
 
+_FAILED = "_failed"  # marks the result of a text the model failed on (see BatchClassifier._one_by_one)
+
+
+def _checked(result: dict[str, Any]) -> dict[str, Any]:
+    if result.get(_FAILED):
+        raise BadRequest("the model could not process this text", 422, "invalid_request")
+    return result
+
+
 def _batch_attr(obj: Any, name: str) -> Any:
     fn = getattr(obj.classify_batch, name, None)
     return fn() if callable(fn) else None
 
 
-api = FastAPI(title="rayctl classifier")
+class _ClassifierCore:
+    """The batched model shared by the HTTP ingress and the A/B variant."""
 
-
-@serve.deployment(max_ongoing_requests=DEFAULT_MAX_ONGOING, max_queued_requests=2048)
-@serve.ingress(api)
-class BatchClassifier:
     def __init__(
         self,
         device: str,
@@ -162,21 +174,49 @@ class BatchClassifier:
             # measured ~6x smaller batches on CPU).
             results = self._head(texts)
         except Exception as exc:
-            self._error = f"{type(exc).__name__}: {exc}"
-            raise
+            results = self._one_by_one(texts, exc)
         for r in results:
             r["batch_size"] = n
         return results
 
+    def _one_by_one(self, texts: list[str], batch_error: Exception) -> list[dict[str, Any]]:
+        """A failed batch, evaluated text by text: one text the model cannot take fails alone (a 422 for its
+        request), not its batch mates, and does not fail the health check; only a model that fails on every text
+        marks the replica unhealthy."""
+        assert self._head is not None
+        results: list[dict[str, Any]] = []
+        for text in texts:
+            try:
+                results.extend(self._head([text]))
+            except Exception:
+                results.append({_FAILED: True})
+        if all(_FAILED in r for r in results):
+            self._error = f"{type(batch_error).__name__}: {batch_error}"
+            raise batch_error
+        return results
+
     async def classify(self, text: str) -> dict[str, Any]:
         """Handle entry point: one text -> {label, score, batch_size} (batched with concurrent calls)."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("text must be a non-empty string")
-        return await self.classify_batch(text[:MAX_TEXT_CHARS])
+        text = require_text({"text": text})
+        return _checked(await self.classify_batch(text[:MAX_TEXT_CHARS]))
 
     async def handle_json(self, payload: Any) -> dict[str, Any]:
         return await self.classify(require_text(payload))
 
+    def check_health(self) -> None:
+        if self._head is None:
+            raise RuntimeError("model not loaded")
+        if self._error is not None:
+            raise RuntimeError(f"model failed: {self._error}")
+
+
+api = FastAPI(title="rayctl classifier")
+install_json_error_handlers(api)
+
+
+@serve.deployment(max_ongoing_requests=DEFAULT_MAX_ONGOING, max_queued_requests=2048)
+@serve.ingress(api)
+class BatchClassifier(_ClassifierCore):
     @api.post("/classify")
     async def classify_http(self, request: Request) -> Any:
         try:
@@ -189,9 +229,11 @@ class BatchClassifier:
         except BadRequest as exc:
             return exc.response()
         try:
-            return await self.classify_batch(text)
+            return _checked(await self.classify_batch(text))
+        except BadRequest as exc:
+            return exc.response()
         except Exception as exc:
-            return json_error(503, f"model failed: {type(exc).__name__}: {exc}", "backend_unavailable")
+            return backend_failure(exc, "the classifier model")
 
     @api.get("/stats")
     async def stats(self) -> dict[str, Any]:
@@ -206,37 +248,35 @@ class BatchClassifier:
             **replica_info(),
         }
 
-    def check_health(self) -> None:
-        if self._head is None:
-            raise RuntimeError("model not loaded")
-        if self._error is not None:
-            raise RuntimeError(f"model failed: {self._error}")
+
+@serve.deployment(max_ongoing_requests=DEFAULT_MAX_ONGOING, max_queued_requests=2048)
+class ClassifierVariant(_ClassifierCore):
+    """The classifier as an A/B router variant: the batched model without FastAPI (Serve allows one FastAPI
+    deployment per application, and the router is that one); called through `handle_json`."""
 
 
 def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
-    args = check_args("classifier", args, ARGS)
-    device = check_device("classifier", args.get("device", "gpu"))
-    model = args.get("model")
-    if model is not None:
-        typed("classifier", args, "model", str, None)
-    labels = args.get("labels", list(DEFAULT_LABELS))
-    if (
-        not isinstance(labels, list)
-        or len(labels) < 2
-        or not all(isinstance(x, str) and x.strip() for x in labels)
-        or len(set(labels)) != len(labels)
-    ):
+    """The classifier application (HTTP ingress `BatchClassifier`)."""
+    return _build(args, BatchClassifier)
+
+
+def variant_builder(args: dict[str, Any] | None = None) -> serve.Application:
+    """The classifier as a variant inside the A/B router's application (`ClassifierVariant`, no FastAPI)."""
+    return _build(args, ClassifierVariant)
+
+
+def _build(args: dict[str, Any] | None, deployment: Any) -> serve.Application:
+    args = CONTRACT.parse(args)
+    device, model, labels = args["device"], args["model"], args["labels"]
+    if len(labels) < 2 or not all(x.strip() for x in labels) or len(set(labels)) != len(labels):
         raise ValueError(f"classifier: arg 'labels' must be a list of >= 2 distinct non-empty strings, got {labels!r}")
     size, wait = validate_batch_config(
-        {
-            "max_batch_size": typed("classifier", args, "max_batch_size", int, 32),
-            "batch_wait_timeout_s": typed("classifier", args, "batch_wait_timeout_s", (int, float), 0.01),
-        }
+        {"max_batch_size": args["max_batch_size"], "batch_wait_timeout_s": args["batch_wait_timeout_s"]}
     )
     assert size is not None and wait is not None
-    return BatchClassifier.options(
+    return deployment.options(
         # batches can only fill if enough requests may be in flight on the replica at once
-        max_ongoing_requests=max(DEFAULT_MAX_ONGOING, 4 * size),
+        max_ongoing_requests=max_ongoing_for_batch(size),
         user_config={"max_batch_size": size, "batch_wait_timeout_s": wait},
         ray_actor_options={"num_cpus": 1, **gpu_actor_options(device, 1)},
     ).bind(device, model, labels, size, wait)

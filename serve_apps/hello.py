@@ -1,7 +1,8 @@
 """`hello`: the smallest bundled Serve app (deployment `Hello`).
 
 serveConfigV2: `import_path: serve_apps.hello:app_builder`, `args: {message: str}`; serves `GET/POST <route_prefix>`
-with `{"message": ...}`.
+with `{"message": ...}`. A POST body is optional; when there is one it must be JSON (any value, at most 1 MiB), else
+400/413 with `{"error": {"type", "message", "status"}}` like every bundled app.
 
 Importing this module never needs a GPU, torch or transformers; it needs ray[serve] (and so starlette) only.
 """
@@ -13,11 +14,8 @@ from typing import Any
 from ray import serve
 from starlette.requests import Request
 
-from serve_apps._common import check_args, json_error, resolve_device, typed
-
-DEFAULT_MESSAGE = "Hello from rayctl!"
-ARGS = ("message", "device")
-
+from rayctl.apps.hello import CONTRACT, DEFAULT_MESSAGE
+from serve_apps._common import BadRequest, json_error, read_json
 
 # --------------------------------------------------------------------------------------------- the app
 
@@ -30,6 +28,11 @@ class Hello:
     async def __call__(self, request: Request) -> Any:
         if request.method not in ("GET", "POST", "HEAD"):
             return json_error(405, f"method {request.method} not allowed; use GET or POST", "method_not_allowed")
+        if request.method == "POST":
+            try:
+                await read_json(request, allow_empty=True)  # the body is not used, but it must be what we document
+            except BadRequest as exc:
+                return exc.response()
         return {"message": self._message}
 
     async def handle_json(self, payload: Any) -> dict[str, Any]:
@@ -42,7 +45,5 @@ class Hello:
 
 
 def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
-    args = check_args("hello", args, ARGS)
-    message = typed("hello", args, "message", str, DEFAULT_MESSAGE)
-    resolve_device("hello", args)  # accepted for uniformity; Hello needs no accelerator
-    return Hello.bind(message)
+    args = CONTRACT.parse(args)  # `device` is accepted for uniformity; Hello needs no accelerator
+    return Hello.bind(args["message"])

@@ -10,6 +10,10 @@ serveConfigV2: `import_path: serve_apps.llm:app_builder`, args:
 
 Serves `<route_prefix>/v1/models`, `/v1/completions`, `/v1/chat/completions` (SSE with `stream: true`).
 
+Malformed requests get a 4xx `{"error": {"type", "message", "status"}}` that names the problem and leaks no
+exception name or echoed value: serve_apps._openai_guard sits in front of Ray's OpenAI ingress (or, under direct
+streaming, of vLLM's app in the model server) and checks JSON bodies strictly before Ray or vLLM parse them.
+
 device=gpu: the configs are used as given (vLLM with tensor/pipeline parallelism; the renderer emits
 `placement_group_config: {bundle_per_worker: {GPU: 1, CPU: n}, strategy: STRICT_PACK}`).
 device=cpu: the same stack on the CPU build of vLLM: `accelerator_config: {kind: cpu}`, `accelerator_type`
@@ -29,10 +33,10 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from serve_apps._common import DEFAULT_HF_TOKEN_ENV, check_args, check_env_name, resolve_device
+from rayctl.apps.llm import CONTRACT
+from serve_apps._common import DEFAULT_HF_TOKEN_ENV, check_env_name
 
 APP = "llm"
-ARGS = ("llm_configs", "device", "hf_token_env", "ingress_deployment_config", "ingress_cls_config")
 _GPU_KEYS = ("GPU", "gpu")
 _CPU_DTYPE = "float32"
 
@@ -94,11 +98,11 @@ def _with_hf_token_env(cfg: dict[str, Any], hf_token_env: str) -> dict[str, Any]
 
 def prepare_serving_args(args: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
     """Validate app args and return (device, the dict to hand to `build_openai_app`). Pure: no ray import."""
-    args = check_args(APP, args, ARGS, required=("llm_configs",))
-    device = resolve_device(APP, args)
-    hf_token_env = check_env_name(APP, "hf_token_env", args.get("hf_token_env", DEFAULT_HF_TOKEN_ENV))
+    args = CONTRACT.parse(args)
+    device = args["device"]
+    hf_token_env = check_env_name(APP, "hf_token_env", args["hf_token_env"])
     configs = args["llm_configs"]
-    if not isinstance(configs, list) or not configs:
+    if not configs:
         raise ValueError(f"{APP}: arg 'llm_configs' must be a non-empty list of LLMConfig mappings")
     prepared = []
     for i, cfg in enumerate(configs):
@@ -113,11 +117,31 @@ def prepare_serving_args(args: Mapping[str, Any] | None) -> tuple[str, dict[str,
     return device, serving
 
 
+def with_error_guard(serving: dict[str, Any], direct_streaming: bool) -> dict[str, Any]:
+    """`serving` with serve_apps._openai_guard in front of the OpenAI app: the guarded `OpenAiIngress` as the
+    ingress class, or, under direct streaming (where Ray rejects an ingress class: the model server is the
+    ingress), the guarded `LLMServer` as each model's `server_cls`. A class the user chose is left alone (and the
+    guard is then not installed there). Pure apart from importing serve_apps._llm_guarded (ray[llm])."""
+    from serve_apps import _llm_guarded
+
+    if direct_streaming:
+        for cfg in serving["llm_configs"]:
+            if cfg.get("server_cls") is None:
+                cfg["server_cls"] = _llm_guarded.LLMServer
+        return serving
+    ingress = dict(serving.get("ingress_cls_config") or {})
+    ingress.setdefault("ingress_cls", _llm_guarded.OpenAiIngress)
+    serving["ingress_cls_config"] = ingress
+    return serving
+
+
 def app_builder(args: dict[str, Any] | None = None) -> Any:
     """Build the OpenAI-compatible Ray Serve LLM application (a `ray.serve.Application`)."""
     _device, serving = prepare_serving_args(args)
+    from ray.llm._internal.serve.constants import RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING
     from ray.serve.llm import LLMConfig, build_openai_app
 
+    serving = with_error_guard(serving, RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING)
     try:
         serving["llm_configs"] = [LLMConfig.model_validate(c) for c in serving["llm_configs"]]
     except Exception as exc:  # pydantic ValidationError: name the app and the offending config

@@ -14,6 +14,7 @@ Heavy libraries are imported inside the replicas, never at module import.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -23,35 +24,26 @@ from typing import Any
 from fastapi import FastAPI, Request
 from ray import serve
 
+from rayctl.apps.pipeline import CONTRACT
 from serve_apps._common import (
     DEFAULT_MAX_BODY_BYTES,
     BadRequest,
-    check_args,
-    check_device,
+    backend_failure,
     gpu_actor_options,
-    json_error,
+    install_json_error_handlers,
     read_json,
     replica_info,
     require_text,
     torch_device,
-    typed,
 )
 
 DEFAULT_SENTIMENT_MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 DEFAULT_SUMMARY_MODEL = "sshleifer/distilbart-cnn-12-6"
-ARGS = (
-    "device",
-    "sentiment_model",
-    "summary_model",
-    "tokenizer",
-    "max_input_tokens",
-    "min_words_for_summary",
-    "summary_sentences",
-)
 
 _WORD_RE = re.compile("\\w+(?:['\u2019]\\w+)*", re.UNICODE)
 _TOKEN_RE = re.compile("\\w+(?:['\u2019]\\w+)*|[^\\w\\s]", re.UNICODE)
 _SENTENCE_SPLIT_RE = re.compile("(?<=[.!?\u2026])\\s+|(?<=[.!?\u2026][\"'\u201d\u2019)\\]])\\s+")
+_WINDOW_CHARS_PER_TOKEN = 8  # first tokenizer window (chars per kept token); doubled until it holds enough
 _CONTROL_RE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
@@ -176,6 +168,24 @@ class Preprocessor:
             return [tuple(o) for o in enc["offset_mapping"]]
         return [m.span() for m in _TOKEN_RE.finditer(text)]
 
+    def _leading_offsets(self, text: str) -> tuple[list[tuple[int, int]], bool]:
+        """Token offsets of (at least) the first max_tokens + 1 tokens of `text`, and whether they are all of it.
+
+        Tokenizing all of a 1 MB body costs seconds (NFKC can make it 18x longer first) while only max_tokens are
+        kept, so tokenize a window cut at whitespace (the pre-tokenizers split there: the tokens of a whole-word
+        prefix are the same as in the full text), growing it until it holds more than max_tokens tokens."""
+        window = _WINDOW_CHARS_PER_TOKEN * self._max_tokens
+        while window < len(text):
+            cut = text.rfind(" ", window // 2, window)
+            cut = text.find(" ", window) if cut < 0 else cut
+            if cut < 0:
+                break  # no whitespace after the window start: tokenize everything
+            offsets = self._offsets(text[:cut])
+            if len(offsets) > self._max_tokens:
+                return offsets, False
+            window *= 2
+        return self._offsets(text), True
+
     async def process(self, text: str) -> dict[str, Any]:
         # async: runs inline on the replica's loop (a sync method would take an extra hop through Serve's
         # threadpool); the replica does nothing else meanwhile.
@@ -184,14 +194,14 @@ class Preprocessor:
     def process_sync(self, text: str) -> dict[str, Any]:
         started = _now()
         clean = normalize_text(text)
-        offsets = self._offsets(clean)
+        offsets, complete = self._leading_offsets(clean)
         truncated = len(offsets) > self._max_tokens
         if truncated:
             clean = clean[: offsets[self._max_tokens - 1][1]].rstrip()
         return {
             "text": clean,
             "tokens": min(len(offsets), self._max_tokens),
-            "input_tokens": len(offsets),
+            "input_tokens": len(offsets) if complete else None,  # None: more than max_input_tokens, not counted
             "truncated": truncated,
             "word_count": count_words(clean),
             "tokenizer": self._kind,
@@ -292,12 +302,28 @@ class Summarizer:
             raise RuntimeError("summary model not loaded")
 
 
-api = FastAPI(title="rayctl pipeline")
+DOWNSTREAM_RETRIES = 2
 
 
-@serve.deployment(max_ongoing_requests=100, max_queued_requests=1000)
-@serve.ingress(api)
-class PipelineIngress:
+async def _retrying(response: Any, method: Any, arg: Any) -> Any:
+    """Await a downstream call; when its replica died mid-call (killed, OOM, node lost: Serve is replacing it),
+    call again, up to DOWNSTREAM_RETRIES times. Safe: every stage is a pure function of its input."""
+    from ray.exceptions import RayActorError
+
+    for attempt in range(DOWNSTREAM_RETRIES + 1):
+        try:
+            return await response
+        except RayActorError:
+            if attempt == DOWNSTREAM_RETRIES:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
+            response = method.remote(arg)
+    raise AssertionError("unreachable")
+
+
+class _PipelineCore:
+    """The ingress logic shared by the HTTP ingress and the A/B variant: fan out to the stages, merge."""
+
     def __init__(
         self,
         preprocessor: Any,
@@ -314,16 +340,17 @@ class PipelineIngress:
 
     async def _run(self, text: str) -> dict[str, Any]:
         started = _now()
-        pre = await self._pre.process.remote(text)
+        pre = await _retrying(self._pre.process.remote(text), self._pre.process, text)
         if pre["word_count"] < self._min_words:
-            sentiment = await self._sentiment.analyze.remote(pre["text"])
+            analyze = self._sentiment.analyze
+            sentiment = await _retrying(analyze.remote(pre["text"]), analyze, pre["text"])
             summary: dict[str, Any] = {"summary": pre["text"], "skipped": True}
         else:
             # Fire both branches before awaiting either: they run concurrently on their own replicas.
             sentiment_ref = self._sentiment.analyze.remote(pre["text"])
             summary_ref = self._summarizer.summarize.remote(pre["text"])
-            sentiment = await sentiment_ref
-            summary = await summary_ref
+            sentiment = await _retrying(sentiment_ref, self._sentiment.analyze, pre["text"])
+            summary = await _retrying(summary_ref, self._summarizer.summarize, pre["text"])
         timings = {
             "preprocess": {"start": pre["started_at"], "end": pre["finished_at"]},
             "sentiment": {"start": sentiment.pop("started_at"), "end": sentiment.pop("finished_at")},
@@ -342,6 +369,18 @@ class PipelineIngress:
             "timings": timings,
         }
 
+    async def handle_json(self, payload: Any) -> dict[str, Any]:
+        """Programmatic entry point (A/B router `app` variants): `{"text": ...}` -> analysis."""
+        return await self._run(require_text(payload))
+
+
+api = FastAPI(title="rayctl pipeline")
+install_json_error_handlers(api)
+
+
+@serve.deployment(max_ongoing_requests=100, max_queued_requests=1000)
+@serve.ingress(api)
+class PipelineIngress(_PipelineCore):
     @api.post("/analyze")
     async def analyze(self, request: Request) -> Any:
         try:
@@ -352,34 +391,35 @@ class PipelineIngress:
         try:
             return await self._run(text)
         except Exception as exc:
-            return json_error(503, f"pipeline backend failed: {type(exc).__name__}: {exc}", "backend_unavailable")
+            return backend_failure(exc, "the pipeline backend")
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, Any]:
         return {"status": "ok", **replica_info()}
 
-    async def handle_json(self, payload: Any) -> dict[str, Any]:
-        """Programmatic entry point (A/B router `app` variants): `{"text": ...}` -> analysis."""
-        return await self._run(require_text(payload))
+
+@serve.deployment(max_ongoing_requests=100, max_queued_requests=1000)
+class PipelineVariant(_PipelineCore):
+    """The pipeline as an A/B router variant: the ingress without FastAPI (Serve allows one FastAPI deployment per
+    application, and the router is that one); called through `handle_json`."""
 
 
 def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
-    args = check_args("pipeline", args, ARGS)
-    device = check_device("pipeline", args.get("device", "gpu"))
-    max_tokens = typed("pipeline", args, "max_input_tokens", int, 512)
-    min_words = typed("pipeline", args, "min_words_for_summary", int, 30)
-    sentences = typed("pipeline", args, "summary_sentences", int, 2)
-    for key, value in (("max_input_tokens", max_tokens), ("summary_sentences", sentences)):
-        if value < 1:
-            raise ValueError(f"pipeline: arg {key!r} must be >= 1, got {value}")
-    if min_words < 0:
-        raise ValueError(f"pipeline: arg 'min_words_for_summary' must be >= 0, got {min_words}")
-    sentiment_model = args.get("sentiment_model")
-    summary_model = args.get("summary_model")
-    tokenizer = args.get("tokenizer")
-    for key in ("sentiment_model", "summary_model", "tokenizer"):
-        if args.get(key) is not None:
-            typed("pipeline", args, key, str, None)
+    """The pipeline application (HTTP ingress `PipelineIngress`)."""
+    return _build(args, PipelineIngress)
+
+
+def variant_builder(args: dict[str, Any] | None = None) -> serve.Application:
+    """The pipeline as a variant inside the A/B router's application (ingress `PipelineVariant`, no FastAPI)."""
+    return _build(args, PipelineVariant)
+
+
+def _build(args: dict[str, Any] | None, ingress: Any) -> serve.Application:
+    args = CONTRACT.parse(args)
+    device = args["device"]
+    max_tokens, min_words = args["max_input_tokens"], args["min_words_for_summary"]
+    sentences = args["summary_sentences"]
+    sentiment_model, summary_model, tokenizer = args["sentiment_model"], args["summary_model"], args["tokenizer"]
 
     # Small logical CPU requests so that the whole DAG fits on a laptop-sized local Ray; `deployments:` overrides
     # in the spec replace them on a cluster. On GPU the two models share one device.
@@ -392,4 +432,4 @@ def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
     summarizer = Summarizer.options(ray_actor_options={"num_cpus": 0.5, **gpu_actor_options(device, 0.5)}).bind(
         device, summary_model, sentences
     )
-    return PipelineIngress.options(ray_actor_options={"num_cpus": 0.1}).bind(pre, sentiment, summarizer, min_words)
+    return ingress.options(ray_actor_options={"num_cpus": 0.1}).bind(pre, sentiment, summarizer, min_words)

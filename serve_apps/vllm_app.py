@@ -28,39 +28,30 @@ import contextlib
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ray import serve
 
+from rayctl.apps.vllm import CONTRACT
 from serve_apps._common import (
     DEFAULT_HF_TOKEN_ENV,
     BadRequest,
-    check_args,
     check_env_name,
     hf_token,
     json_error,
     read_json,
-    resolve_device,
-    typed,
+    request_id,
 )
 
 logger = logging.getLogger("serve_apps.vllm_app")
 
 APP = "vllm"
-ARGS = (
-    "model",
-    "served_model_name",
-    "engine_kwargs",
-    "max_tokens_limit",
-    "max_prompt_chars",
-    "device",
-    "hf_token_env",
-)
 REQUEST_FIELDS = ("prompt", "temperature", "top_p", "max_tokens", "stream")
-DEFAULT_MAX_TOKENS_LIMIT = 1024
-DEFAULT_MAX_PROMPT_CHARS = 16000
+DEFAULT_MAX_TOKENS_LIMIT: int = CONTRACT["max_tokens_limit"].default
+DEFAULT_MAX_PROMPT_CHARS: int = CONTRACT["max_prompt_chars"].default
 DEFAULT_MAX_TOKENS = 128
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_TOP_P = 1.0
@@ -128,6 +119,16 @@ def parse_generate_request(payload: Any, *, max_tokens_limit: int, max_prompt_ch
         "max_tokens": max_tokens,
         "stream": stream,
     }
+
+
+_EXC_NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:Error|Exception)\b:?\s*")
+
+
+def client_message(exc: BaseException) -> str:
+    """vLLM's message for a request it rejected (e.g. "This model's maximum context length is 512 tokens..."),
+    without exception class names, bounded in length."""
+    text = _EXC_NAME_RE.sub("", str(exc)).strip() or "the engine rejected the request"
+    return text if len(text) <= 500 else text[:500] + "..."
 
 
 # ------------------------------------------------------------------------------------------ engine options
@@ -233,11 +234,13 @@ class VLLMDeployment:
         from vllm.exceptions import VLLMClientError
 
         if isinstance(exc, (VLLMClientError, ValueError)):  # e.g. prompt longer than max_model_len
-            return json_error(422, str(exc), "invalid_request")
-        logger.exception("generation failed")
+            return json_error(422, client_message(exc), "invalid_request")
+        rid = request_id()
+        logger.error("generation failed (request %s)", rid or "-", exc_info=exc)
+        ref = f" (request id {rid})" if rid else ""
         if self._engine.errored:
-            return json_error(503, f"engine is not available: {exc}", "engine_dead")
-        return json_error(500, f"generation failed: {type(exc).__name__}: {exc}", "internal_error")
+            return json_error(503, f"the engine has stopped{ref}; Serve replaces this replica", "engine_dead")
+        return json_error(500, f"generation failed{ref}; the replica log has the details", "internal_error")
 
     def _sampling_params(self, req: Mapping[str, Any], stream: bool) -> Any:
         from vllm import SamplingParams
@@ -302,11 +305,12 @@ class VLLMDeployment:
                 yield (
                     json.dumps({"text": "", "tokens": tokens, "finish_reason": finish_reason, "done": True}) + "\n"
                 ).encode()
-            except Exception as exc:  # the status line is gone: report in-band
-                logger.exception("streaming generation failed")
-                yield (
-                    json.dumps({"error": {"type": "internal_error", "message": str(exc), "status": 500}}) + "\n"
-                ).encode()
+            except Exception:  # the status line is gone: report in-band
+                rid = request_id()
+                logger.exception("streaming generation failed (request %s)", rid or "-")
+                message = f"generation failed mid-stream (request id {rid or '-'}); the replica log has the details"
+                error = {"error": {"type": "internal_error", "message": message, "status": 500}}
+                yield (json.dumps(error) + "\n").encode()
             finally:
                 await gen.aclose()
 
@@ -328,20 +332,11 @@ class VLLMDeployment:
 
 
 def app_builder(args: dict[str, Any] | None = None) -> serve.Application:
-    args = check_args(APP, args, ARGS, required=("model",))
-    device = resolve_device(APP, args)
-    model = typed(APP, args, "model", str, None)
-    served = args.get("served_model_name")
-    if served is not None and not isinstance(served, str):
-        raise ValueError(f"{APP}: arg 'served_model_name' must be str, got {served!r}")
-    engine_kwargs = typed(APP, args, "engine_kwargs", dict, {})
-    max_tokens_limit = typed(APP, args, "max_tokens_limit", int, DEFAULT_MAX_TOKENS_LIMIT)
-    max_prompt_chars = typed(APP, args, "max_prompt_chars", int, DEFAULT_MAX_PROMPT_CHARS)
-    if max_tokens_limit < 1:
-        raise ValueError(f"{APP}: arg 'max_tokens_limit' must be >= 1, got {max_tokens_limit}")
-    if max_prompt_chars < 1:
-        raise ValueError(f"{APP}: arg 'max_prompt_chars' must be >= 1, got {max_prompt_chars}")
-    hf_token_env = check_env_name(APP, "hf_token_env", args.get("hf_token_env", DEFAULT_HF_TOKEN_ENV))
+    args = CONTRACT.parse(args)
+    device, model, served = args["device"], args["model"], args["served_model_name"]
+    engine_kwargs = args["engine_kwargs"]
+    max_tokens_limit, max_prompt_chars = args["max_tokens_limit"], args["max_prompt_chars"]
+    hf_token_env = check_env_name(APP, "hf_token_env", args["hf_token_env"])
     kwargs = engine_options(model, served, engine_kwargs, device)
     return VLLMDeployment.options(**deployment_options(device, kwargs)).bind(
         kwargs,

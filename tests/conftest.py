@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "manifests" / "examples"
 RENDERED = ROOT / "manifests" / "rendered"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# `rayctl crds pull` fills a user cache that `validate` reads; tests must see only the CRDs they pass in.
+os.environ["RAYCTL_CRD_CACHE"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"rayctl-test-crds-{os.getpid()}")
 
 
 def skip_or_fail(reason: str) -> None:
@@ -34,13 +36,15 @@ def crd_dir() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tests under tests/serve and tests/e2e carry their markers from their folders, so -m selects suites.
+    # Tests under tests/serve, tests/e2e and tests/kind carry their markers from their folders (-m selects suites).
     for item in items:
         parts = Path(str(item.fspath)).parts
         if "serve" in parts:
             item.add_marker(pytest.mark.serve)
         if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
+        if "kind" in parts:
+            item.add_marker(pytest.mark.kind)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

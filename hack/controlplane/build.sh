@@ -3,8 +3,9 @@
 #
 #   hack/controlplane/build.sh            # build whatever is missing
 #   hack/controlplane/build.sh etcd kwok  # only these (names: kube-apiserver kube-controller-manager
-#                                         #   kube-scheduler etcd kwok kuberay-operator)
-#   hack/controlplane/build.sh --print-paths   # print "NAME PATH" of every pinned binary, build nothing
+#                                         #   kube-scheduler etcd kwok kuberay-operator, and the kind node's
+#                                         #   kubelet kubeadm kubectl kube-proxy: see hack/kind/)
+#   hack/controlplane/build.sh --print-paths [NAME...]  # print "NAME VERSION PATH" (default: the control plane's)
 #
 # Output: ${RAYCTL_CACHE:-$HOME/.cache/rayctl}/bin/<name>-<version>/<name>. A binary that is already there is
 # not rebuilt (that is the cache); the directory is keyed by version, so bumping a pin below rebuilds it.
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 # ---- pins (tests/e2e/controlplane.py asks `build.sh --print-paths` for the resulting paths) ----
-K8S_VERSION=v1.36.3        # k8s.io/kubernetes: kube-apiserver, kube-controller-manager, kube-scheduler
+K8S_VERSION=v1.36.3        # k8s.io/kubernetes: kube-apiserver, kube-controller-manager, kube-scheduler (+ node binaries)
 ETCD_VERSION=v3.6.16       # go.etcd.io/etcd/server/v3 (main package at the module root)
 KWOK_VERSION=v0.8.0        # sigs.k8s.io/kwok/cmd/kwok
 # github.com/ray-project/kuberay/ray-operator (main package at the module root). The target is v1.7.0 (the CRDs in
@@ -34,7 +35,7 @@ STAGING_VERSION="v0.${K8S_VERSION#v1.}"
 
 version_of() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kube-scheduler) echo "$K8S_VERSION" ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubeadm|kubectl|kube-proxy) echo "$K8S_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     kuberay-operator) echo "$KUBERAY_VERSION" ;;
@@ -42,9 +43,16 @@ version_of() {
   esac
 }
 ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kuberay-operator)
+# The kind node image (hack/kind/) also needs these; they are built from the same wrapper module, and every k8s
+# binary that is missing is built by ONE `go build` (shared packages compile once; see build_k8s_all).
+K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubeadm kubectl kube-proxy)
+NODE=(kubelet kubeadm kubectl kube-proxy)
 
 if [[ "${1:-}" == "--print-paths" ]]; then
-  for name in "${ALL[@]}"; do echo "$name $(version_of "$name") $BIN/$name-$(version_of "$name")/$name"; done
+  shift
+  wanted=("$@")
+  [[ ${#wanted[@]} -eq 0 ]] && wanted=("${ALL[@]}")
+  for name in "${wanted[@]}"; do echo "$name $(version_of "$name") $BIN/$name-$(version_of "$name")/$name"; done
   exit 0
 fi
 
@@ -72,7 +80,9 @@ install_built() {
 # (k/k's go.mod points them at ./staging/...) to its published version. The replace list comes from k/k's
 # own go.mod, so it follows the pinned release.
 k8s_wrapper() {
-  local dir="$WORK/kubernetes-$K8S_VERSION"
+  # "-all": the wrapper lists every binary of K8S_BINARIES as a tool (an older 3-tool wrapper lacks the go.sum
+  # entries kubelet needs, and a build may still be running in it, so it gets a new directory).
+  local dir="$WORK/kubernetes-$K8S_VERSION-all"
   if [[ -f "$dir/.ready" ]]; then echo "$dir"; return; fi
   rm -rf "$dir"; mkdir -p "$dir"
   (
@@ -93,9 +103,8 @@ k8s_wrapper() {
       echo "require k8s.io/kubernetes $K8S_VERSION"
       echo
       echo "tool ("
-      echo "	k8s.io/kubernetes/cmd/kube-apiserver"
-      echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
-      echo "	k8s.io/kubernetes/cmd/kube-scheduler"
+      local b
+      for b in "${K8S_BINARIES[@]}"; do echo "	k8s.io/kubernetes/cmd/$b"; done
       echo ")"
       echo
       echo "replace ("
@@ -111,14 +120,28 @@ k8s_wrapper() {
   echo "$dir"
 }
 
-build_k8s() {
-  local name="$1" dir tmp
+# k8s_ldflags: the version stamps kubeadm/kubelet check against each other (component-base and client-go).
+k8s_ldflags() {
+  local minor pkg flags="-s -w"
+  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags="$flags -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  echo "$flags"
+}
+
+# build_k8s_all NAME...: one `go build -o DIR/` for every named k8s binary, then install each.
+build_k8s_all() {
+  local dir out name pkgs=()
   dir="$(k8s_wrapper)"
-  tmp="$(mktemp "$dir/.$name.XXXXXX")"
-  (cd "$dir" && "${NICE[@]}" go build "${BUILD_FLAGS[@]}" \
-      -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)" \
-      -o "$tmp" "k8s.io/kubernetes/cmd/$name")
-  install_built "$name" "$tmp"
+  out="$(mktemp -d "$dir/.out.XXXXXX")"
+  for name in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$name"); done
+  if ! (cd "$dir" && "${NICE[@]}" go build -trimpath -ldflags="$(k8s_ldflags)" -o "$out/" "${pkgs[@]}"); then
+    rm -rf "$out"
+    return 1
+  fi
+  for name in "$@"; do install_built "$name" "$out/$name"; done
+  rm -rf "$out"
 }
 
 build_etcd() {
@@ -172,9 +195,11 @@ ensure_kwok_stages() {
   echo "build.sh: kwok stages in $dest"
 }
 
+is_k8s() { local b; for b in "${K8S_BINARIES[@]}"; do [[ $1 == "$b" ]] && return 0; done; return 1; }
+
 build_one() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kube-scheduler) build_k8s "$1" ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubeadm|kubectl|kube-proxy) build_k8s_all "$1" ;;
     etcd) build_etcd ;;
     kwok) go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" && ensure_kwok_stages ;;
     # the module root is package main; the binary is named after the last path element (ray-operator)
@@ -184,8 +209,29 @@ build_one() {
 
 names=("$@")
 [[ ${#names[@]} -eq 0 ]] && names=("${ALL[@]}")
+for name in "${names[@]}"; do version_of "$name" >/dev/null || exit 2; done
 failed=()
+# Every missing Kubernetes binary in one go build (the linker runs per binary, the compiler once per package).
+missing_k8s=()
 for name in "${names[@]}"; do
+  if is_k8s "$name" && [[ ! -x "$(target_of "$name")" ]]; then missing_k8s+=("$name"); fi
+done
+if [[ ${#missing_k8s[@]} -gt 1 ]]; then
+  echo "build.sh: building ${missing_k8s[*]} $K8S_VERSION in one go build ..."
+  start=$(date +%s)
+  set +e
+  (set -e; build_k8s_all "${missing_k8s[@]}")
+  rc=$?
+  set -e
+  if [[ $rc == 0 ]]; then
+    echo "build.sh: TIMING ${missing_k8s[*]} $K8S_VERSION: $(( $(date +%s) - start ))s"
+  else
+    echo "build.sh: FAILED ${missing_k8s[*]} $K8S_VERSION after $(( $(date +%s) - start ))s" >&2
+    failed+=("${missing_k8s[@]}")
+  fi
+fi
+for name in "${names[@]}"; do
+  if [[ " ${failed[*]} " == *" $name "* ]]; then continue; fi
   target="$(target_of "$name")"
   if [[ -x "$target" ]]; then
     echo "build.sh: $name $(version_of "$name"): cached at $target"

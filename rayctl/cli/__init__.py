@@ -8,7 +8,7 @@ from rayctl.errors import ExitCode, RayctlError
 
 
 def main() -> None:
-    from rayctl.cli import cluster_cmds, run_cmd, spec_cmds  # noqa: F401  (registers the commands)
+    from rayctl.cli import cluster_cmds, dev_cmd, run_cmd, spec_cmds  # noqa: F401  (registers the commands)
     from rayctl.cli.app import app, debug_enabled, err
 
     try:
@@ -36,4 +36,4 @@ def main() -> None:
         if debug_enabled():
             raise
         err(f"internal error: {name}: {exc} (rerun with --debug for a traceback)")
-        sys.exit(70)
+        sys.exit(int(ExitCode.INTERNAL))

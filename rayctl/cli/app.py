@@ -12,6 +12,28 @@ from typing import Any
 
 import typer
 
+
+def _plain_argument_help() -> None:
+    """Help that reads like kubectl's: `rayctl render FILE`, not Typer's `{FILE}` / `FILE <str>`. Our arguments
+    all carry a metavar that names what they take, so Typer's type label adds nothing."""
+    from typer.core import TyperArgument
+
+    def usage_name(self: Any) -> str:
+        name = str(self.display_name_raw)
+        name = name if self.required or name.startswith("[") else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def display_type(self: Any, ctx: Any) -> str | None:
+        return None if self.metavar is not None else original_display_type(self, ctx)
+
+    original_display_type = TyperArgument.display_type_rich
+    if hasattr(TyperArgument, "_usage_display_name"):
+        TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = display_type  # type: ignore[method-assign]
+
+
+_plain_argument_help()
+
 app = typer.Typer(
     name="rayctl",
     help="One typed deployment spec -> a KubeRay RayService for Ray Serve (LLM) applications.",

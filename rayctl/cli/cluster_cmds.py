@@ -16,19 +16,21 @@ from typing import Any
 import typer
 
 from rayctl.cli.app import app, err, out
-from rayctl.errors import ExitCode, NotFoundError, UsageError, WaitTimeoutError
-
-KUBECONFIG_OPT = typer.Option(
-    None,
-    "--kubeconfig",
-    help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster).",
+from rayctl.cli.options import (
+    CONTEXT_OPT,
+    KUBECONFIG_OPT,
+    OUTPUT_OPT,
+    PROFILE_OPT,
+    SET_OPT,
+    check_output,
+    check_profile,
+    namespace_opt,
 )
-CONTEXT_OPT = typer.Option(None, "--context", help="The kubeconfig context to use.")
-OUTPUT_OPT = typer.Option(None, "-o", "--output", help="Print data to stdout as yaml or json.")
+from rayctl.errors import ExitCode, NotFoundError, UsageError, WaitTimeoutError
 
 
 def _namespace_opt(default_help: str) -> Any:
-    return typer.Option(None, "-n", "--namespace", help=f"Namespace (default: {default_help}).")
+    return namespace_opt(default_help)
 
 
 def parse_duration(text: str) -> float:
@@ -44,8 +46,7 @@ def parse_duration(text: str) -> float:
 
 
 def _check_output(output: str | None) -> None:
-    if output not in (None, "yaml", "json"):
-        raise typer.BadParameter("must be yaml or json", param_hint="-o/--output")
+    check_output(output)
 
 
 def _dump(data: Any, output: str) -> str:
@@ -58,18 +59,21 @@ def _dump(data: Any, output: str) -> str:
 
 @app.command("apply")
 def apply_cmd(
-    spec_path: Path = typer.Argument(..., metavar="SPEC", help="The deployment spec (YAML)."),
-    set_: list[str] = typer.Option([], "--set", help="Override a spec field: --set path.to.field=value."),
+    spec_path: Path = typer.Argument(..., metavar="FILE", help="The deployment spec (YAML)."),
+    set_: list[str] = SET_OPT,
+    profile: str | None = PROFILE_OPT,
     namespace: str | None = _namespace_opt("the spec's namespace"),
     kubeconfig: str | None = KUBECONFIG_OPT,
     context: str | None = CONTEXT_OPT,
     create_namespace: bool = typer.Option(False, "--create-namespace", help="Create the namespace if missing."),
-    dry_run: str | None = typer.Option(None, "--dry-run", help="'server': send to the API server without persisting."),
+    dry_run: str | None = typer.Option(
+        None, "--dry-run", metavar="server", help="'server': send to the API server without persisting."
+    ),
     force_conflicts: bool = typer.Option(
         False, "--force-conflicts", help="Take over fields owned by another field manager."
     ),
     wait: bool = typer.Option(False, "--wait", help="Wait until the RayService is Ready and rolled out."),
-    timeout: str = typer.Option("10m", "--timeout", help="How long --wait waits (e.g. 90s, 10m)."),
+    timeout: str = typer.Option("10m", "--timeout", metavar="DURATION", help="How long --wait waits (e.g. 90s, 10m)."),
     output: str | None = OUTPUT_OPT,
 ) -> None:
     """Render SPEC, validate it and server-side apply it (field manager `rayctl`)."""
@@ -80,14 +84,11 @@ def apply_cmd(
         )
     is_dry = dry_run == "server"
     timeout_s = parse_duration(timeout)
-    from rayctl.k8s.cluster import Target, connect
-    from rayctl.k8s.ops import apply_objects, load_and_render, set_namespace, validate_for_cluster
+    from rayctl.k8s.cluster import Target
+    from rayctl.k8s.ops import apply_objects
 
-    spec, rendered = load_and_render(spec_path, set_)
-    cluster = connect(Target(kubeconfig, context, namespace), default_namespace=getattr(spec, "namespace", None))
-    objects = set_namespace(rendered.objects, cluster.namespace)
-    for w in validate_for_cluster(cluster, objects):
-        err(f"warning: {w}")
+    ready = _for_cluster(spec_path, set_, profile, Target(kubeconfig, context, namespace))
+    cluster, objects = ready.cluster, ready.objects
     results = apply_objects(cluster, objects, force=force_conflicts, dry_run=is_dry, create_namespace=create_namespace)
     for r in results:
         (err if output else out)(r.line())
@@ -95,15 +96,31 @@ def apply_cmd(
         items = [r.object for r in results]
         out(_dump(items[0] if len(items) == 1 else {"apiVersion": "v1", "kind": "List", "items": items}, output))
     if wait and not is_dry:
-        name = str(rendered.objects[0]["metadata"]["name"])
-        _wait(cluster, name, timeout_s)
+        _wait(cluster, ready.name, timeout_s)
+
+
+def _for_cluster(spec_path: Path, overrides: list[str], profile: str | None, target: Any) -> Any:
+    """The spec rendered, connected and checked against the cluster's CRDs (the workflow every cluster verb
+    shares); prints the warnings."""
+    from rayctl.cli.spec_cmds import print_invalid
+    from rayctl.workflow import InvalidError
+    from rayctl.workflow.cluster import prepare_for_cluster
+
+    try:
+        ready = prepare_for_cluster(spec_path, overrides=overrides, profile=check_profile(profile), target=target)
+    except InvalidError as exc:
+        print_invalid(exc)
+        raise
+    for w in ready.warnings:
+        err(f"warning: {w}")
+    return ready
 
 
 def _wait(cluster: Any, name: str, timeout_s: float) -> None:
     from rich.console import Console
 
     from rayctl.k8s.ops import wait_ready
-    from rayctl.k8s.status import diagnose, progress_details, progress_line
+    from rayctl.status import build_view_from, diagnose, progress_details, progress_line, rollout_done
 
     console = Console(stderr=True, log_path=False)
     last = {"key": ""}
@@ -128,7 +145,8 @@ def _wait(cluster: Any, name: str, timeout_s: float) -> None:
                 for line in lines or []:
                     console.log(Text(line))
 
-            done, view = wait_ready(cluster, name, None, timeout=timeout_s, on_update=update)
+            done, view = wait_ready(cluster, name, None, timeout=timeout_s, view=build_view_from, done=rollout_done,
+                                    on_update=update)
     else:
 
         def update_plain(view: dict[str, Any]) -> None:
@@ -138,7 +156,8 @@ def _wait(cluster: Any, name: str, timeout_s: float) -> None:
                 for line in lines[1:]:
                     err(line)
 
-        done, view = wait_ready(cluster, name, None, timeout=timeout_s, on_update=update_plain)
+        done, view = wait_ready(cluster, name, None, timeout=timeout_s, view=build_view_from, done=rollout_done,
+                                on_update=update_plain)
     if done:
         err(f"rayservice.ray.io/{name} is Ready")
         return
@@ -152,7 +171,7 @@ def _wait(cluster: Any, name: str, timeout_s: float) -> None:
 
 @app.command("status")
 def status_cmd(
-    name: str = typer.Argument(..., help="The RayService name."),
+    name: str = typer.Argument(..., metavar="NAME", help="The RayService name."),
     namespace: str | None = _namespace_opt("the kubeconfig context's namespace, else default"),
     kubeconfig: str | None = KUBECONFIG_OPT,
     context: str | None = CONTEXT_OPT,
@@ -161,25 +180,27 @@ def status_cmd(
     """Show a RayService: conditions, clusters, worker groups, Serve apps and the serve endpoint."""
     _check_output(output)
     from rayctl.k8s.cluster import Target, connect
-    from rayctl.k8s.status import collect_view, format_view
+    from rayctl.k8s.status import read_status_objects
+    from rayctl.status import build_view_from, format_view
 
     cluster = connect(Target(kubeconfig, context, namespace))
-    view = collect_view(cluster, name)
-    if view is None:
+    objects = read_status_objects(cluster, name)
+    if objects is None:
         cluster.check_api("ray.io/v1", "RayService")  # missing CRDs: say so (with the helm command)
         raise NotFoundError(f"rayservice.ray.io/{name} not found in namespace {cluster.namespace}")
+    view = build_view_from(objects)
     out(_dump(view, output) if output else format_view(view))
 
 
 @app.command("delete")
 def delete_cmd(
-    name: str = typer.Argument(..., help="The RayService name."),
+    name: str = typer.Argument(..., metavar="NAME", help="The RayService name."),
     namespace: str | None = _namespace_opt("the kubeconfig context's namespace, else default"),
     kubeconfig: str | None = KUBECONFIG_OPT,
     context: str | None = CONTEXT_OPT,
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait until the RayService and its clusters are gone."),
-    timeout: str = typer.Option("5m", "--timeout", help="How long --wait waits."),
+    timeout: str = typer.Option("5m", "--timeout", metavar="DURATION", help="How long --wait waits."),
     ignore_not_found: bool = typer.Option(False, "--ignore-not-found", help="Exit 0 when it does not exist."),
 ) -> None:
     """Delete a RayService (its RayClusters and pods are garbage-collected)."""
@@ -211,8 +232,9 @@ def delete_cmd(
 
 @app.command("diff")
 def diff_cmd(
-    spec_path: Path = typer.Argument(..., metavar="SPEC", help="The deployment spec (YAML)."),
-    set_: list[str] = typer.Option([], "--set", help="Override a spec field: --set path.to.field=value."),
+    spec_path: Path = typer.Argument(..., metavar="FILE", help="The deployment spec (YAML)."),
+    set_: list[str] = SET_OPT,
+    profile: str | None = PROFILE_OPT,
     namespace: str | None = _namespace_opt("the spec's namespace"),
     kubeconfig: str | None = KUBECONFIG_OPT,
     context: str | None = CONTEXT_OPT,
@@ -221,16 +243,17 @@ def diff_cmd(
     """Show live vs desired (fields rayctl manages) and what the KubeRay operator will do with the change.
     Exit 0: no differences, 1: differences, >=2: error."""
     _check_output(output)
-    from rayctl.k8s.cluster import Target, connect
-    from rayctl.k8s.ops import diff_objects, load_and_render, set_namespace, validate_for_cluster
+    from rayctl.k8s.cluster import Target
+    from rayctl.workflow.cluster import diff_objects
+
+    ready = _for_cluster(spec_path, set_, profile, Target(kubeconfig, context, namespace))
+    print_diff(diff_objects(ready.cluster, ready.objects), output)
+
+
+def print_diff(report: Any, output: str | None) -> None:
+    """A `workflow.cluster.DiffReport` as `rayctl diff` prints it; exits 1 when something differs."""
     from rayctl.plan import format_plan
 
-    spec, rendered = load_and_render(spec_path, set_)
-    cluster = connect(Target(kubeconfig, context, namespace), default_namespace=getattr(spec, "namespace", None))
-    objects = set_namespace(rendered.objects, cluster.namespace)
-    for w in validate_for_cluster(cluster, objects):
-        err(f"warning: {w}")
-    report = diff_objects(cluster, objects)
     if output:
         data = {
             "changed": report.changed,

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from rayctl.cli.app import app, err, out
+from rayctl.cli.options import PROFILE_OPT, SET_OPT, check_profile
 
 DEFAULT_PORT = 8000
 
@@ -16,26 +17,22 @@ DEFAULT_PORT = 8000
 def run_command(
     spec: Path | None = typer.Argument(
         None,
+        metavar="[FILE]",
         help="Deployment spec (YAML). Omitted: the embedded default example (the text pipeline).",
         exists=False,
         dir_okay=False,
     ),
-    profile: str | None = typer.Option(
-        None,
-        "--profile",
-        metavar="cpu|gpu",
-        help="cpu: force every bundled app onto its CPU fallback; gpu: as rendered.",
-    ),
+    profile: str | None = PROFILE_OPT,
     port: int | None = typer.Option(
-        None, "--port", help=f"HTTP port of Serve's proxy (default {DEFAULT_PORT}, or a free port if it is taken)."
+        None, "--port", metavar="PORT",
+        help=f"HTTP port of Serve's proxy (default {DEFAULT_PORT}, or a free port if it is taken).",
     ),
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface Serve's proxy listens on."),
-    overrides: list[str] = typer.Option(
-        [], "--set", metavar="PATH=VALUE", help="Override a spec value (repeatable), as in `rayctl render`."
-    ),
+    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Interface Serve's proxy listens on."),
+    overrides: list[str] = SET_OPT,
     serve_config: Path | None = typer.Option(
         None,
         "--serve-config",
+        metavar="FILE",
         help="Run this serveConfigV2 (YAML/JSON, or a RayService manifest) instead of rendering a spec.",
         dir_okay=False,
     ),
@@ -45,7 +42,9 @@ def run_command(
     no_block: bool = typer.Option(
         False, "--no-block", "--once", help="Deploy, print the URLs, shut down (a deployability check)."
     ),
-    timeout: float = typer.Option(900.0, "--timeout", help="Seconds to wait for the apps to be RUNNING."),
+    timeout: float = typer.Option(
+        900.0, "--timeout", metavar="SECONDS", help="Seconds to wait for the apps to be RUNNING."
+    ),
     high_throughput: bool | None = typer.Option(
         None,
         "--high-throughput/--no-high-throughput",
@@ -60,15 +59,16 @@ def run_command(
     from rayctl import localrun
     from rayctl.errors import InputError
 
-    if profile not in (None, "cpu", "gpu"):
-        raise InputError(f"--profile must be cpu or gpu, got {profile!r}")
-    if serve_config is not None and (spec is not None or overrides):
-        raise InputError("--serve-config cannot be combined with a SPEC or --set")
+    if serve_config is not None and (spec is not None or overrides or profile is not None):
+        raise InputError("--serve-config runs a Serve config as written: it cannot be combined with a SPEC, --set or "
+                         "--profile (render a spec with --profile cpu for the CPU fallbacks)")
     localrun.require_ray()
     if serve_config is not None:
         target = localrun.LocalTarget(localrun.load_serve_config_file(serve_config))
     else:
-        target = localrun.target_from_spec(spec, profile=profile, overrides=tuple(overrides))
+        from rayctl.workflow.local import target_from_spec
+
+        target = target_from_spec(spec, profile=check_profile(profile), overrides=tuple(overrides))
     if high_throughput is not None:
         target.serve_env.update(localrun.high_throughput_env(high_throughput))
     localrun.check_serve_env(target.serve_env)
@@ -80,7 +80,6 @@ def run_command(
         target.serve_config,
         host=host,
         port=port,
-        profile=profile,
         block=not no_block,
         smoke_test=smoke,
         timeout_s=timeout,

@@ -225,7 +225,7 @@ def _make_official_client(target: Target) -> tuple[Any, str, str | None, bool]:
     except RayctlError:
         raise
     except Exception as exc:
-        raise wrap_exception(exc, what="loading the Kubernetes configuration") from None
+        raise wrap_exception(exc, what="loading the Kubernetes configuration") from exc
     cfg.retries = 0
     if not cfg.verify_ssl:  # the user's choice (insecure-skip-tls-verify): don't warn on every request
         import urllib3
@@ -250,7 +250,7 @@ def _make_kr8s(target: Target, namespace: str, in_cluster: bool, server: str = "
         kubeconfig = target.kubeconfig or (paths[0] if len(paths) == 1 else None)
         return kr8s.api(kubeconfig=kubeconfig, context=target.context, namespace=namespace)
     except Exception as exc:
-        raise wrap_exception(exc, what="connecting to the API server", server=server) from None
+        raise wrap_exception(exc, what="connecting to the API server", server=server) from exc
 
 
 def connect(target: Target, *, default_namespace: str | None = None) -> Cluster:
@@ -336,7 +336,7 @@ class Cluster:
         except RayctlError:
             raise
         except Exception as exc:
-            raise wrap_exception(exc, what=what, server=self.server) from None
+            raise wrap_exception(exc, what=what, server=self.server) from exc
         if not data:
             return {}
         try:
@@ -391,7 +391,7 @@ class Cluster:
             err = wrap_exception(exc, what=what, server=self.server)
             if isinstance(err, NotFoundError):
                 return []
-            raise err from None
+            raise err from exc
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj | None:
         cls = self._kr8s_class(api_version, kind)
@@ -406,7 +406,7 @@ class Cluster:
             err = wrap_exception(exc, what=what, server=self.server)
             if isinstance(err, NotFoundError):
                 return None
-            raise err from None
+            raise err from exc
         return found[0] if found else None
 
     def get_rayservice(self, name: str, namespace: str | None = None) -> Obj | None:
@@ -509,8 +509,8 @@ class Cluster:
             if namespaced and namespace and not self.namespace_exists(namespace):
                 raise NotFoundError(
                     f"{what}: namespace {namespace!r} does not exist", hint="rerun with --create-namespace"
-                ) from None
-            raise ClusterError(str(exc.message), hint=exc.hint) from None
+                ) from exc
+            raise ClusterError(str(exc.message), hint=exc.hint) from exc
         action: Literal["created", "configured", "unchanged"]
         if before is None:
             action = "created"
@@ -556,8 +556,8 @@ class Cluster:
                     raise ClusterError(
                         f"deleting {kind.lower()}/{name}: the KubeRay CRDs are not installed",
                         hint=KUBERAY_INSTALL_HINT,
-                    ) from None
-                raise ClusterError(exc.message) from None
+                    ) from exc
+                raise ClusterError(exc.message) from exc
             return False
         return True
 

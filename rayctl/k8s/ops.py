@@ -1,6 +1,5 @@
-"""The operations behind the cluster commands (apply, diff, status, delete, wait). The CLI calls one of these.
-
-Everything here works against the ClusterAPI interface, so unit tests can pass a fake.
+"""Cluster operations of the adapter: server-side apply (taking back fields the operator co-owns by accident),
+delete, and polling waits. Everything here works against the ClusterAPI interface, so unit tests can pass a fake.
 """
 
 from __future__ import annotations
@@ -8,13 +7,11 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from rayctl.errors import ClusterError, ConflictError, InputError, NotFoundError
+from rayctl.errors import ConflictError, NotFoundError
 from rayctl.k8s.cluster import RAY_API_VERSION, ApplyResult, ClusterAPI, ref, resource_info
-from rayctl.k8s.fields import manager_fields, merge_fieldsets, project, strip_server_fields
-from rayctl.k8s.status import collect_view, rollout_done
+from rayctl.k8s.status import StatusObjects, read_status_objects
 
 Obj = dict[str, Any]
 FIELD_MANAGER = "rayctl"
@@ -51,49 +48,6 @@ def normalize_for_operator(obj: Obj) -> Obj:
         if isinstance(group, dict):
             group.setdefault("scaleStrategy", {})
     return obj
-
-
-def load_and_render(spec_path: Any, overrides: Sequence[str] = ()) -> tuple[Any, Any]:
-    """Load the spec and render it: (DeploymentSpec, Rendered)."""
-    from rayctl.render import render
-    from rayctl.spec import load_spec
-
-    spec = load_spec(spec_path, list(overrides))
-    return spec, render(spec)
-
-
-def validate_for_cluster(cluster: ClusterAPI, objects: Sequence[Obj]) -> list[str]:
-    """Validate the rendered objects against the CRD schemas the cluster serves (falling back to
-    $RAYCTL_CRD_DIR when the CRDs cannot be read, e.g. no RBAC on CRDs). Raises InputError on errors; returns
-    the warnings."""
-    from rayctl.validate import default_crd_dir, validate_objects
-    from rayctl.validate.crd import crd_schema
-
-    schemas: dict[str, dict[str, Any]] = {}
-    for kind, plural in (("RayService", "rayservices"), ("RayCluster", "rayclusters")):
-        if not any(o.get("kind") == kind for o in objects):
-            continue
-        try:
-            crd = cluster.get_crd(f"{plural}.ray.io")
-        except ClusterError:
-            crd = None
-        version = next(
-            (str(o.get("apiVersion", "")).rpartition("/")[2] for o in objects if o.get("kind") == kind), "v1"
-        )
-        schema = crd_schema(crd, version) if crd else None
-        if schema is not None:
-            schemas[kind] = schema
-    report = validate_objects(list(objects), crd_dir=default_crd_dir(), crd_schemas=schemas or None)
-    return check_report(report)
-
-
-def check_report(report: Any) -> list[str]:
-    """Raise InputError for a validation report with errors; return its warnings as strings."""
-    errors = list(getattr(report, "errors", []) or [])
-    if errors:
-        shown = "; ".join(str(e) for e in errors[:5]) + (f" (+{len(errors) - 5} more)" if len(errors) > 5 else "")
-        raise InputError(f"the rendered objects are invalid: {shown}", hint="run `rayctl validate` for details")
-    return [str(w) for w in getattr(report, "warnings", []) or []]
 
 
 def apply_objects(
@@ -138,7 +92,7 @@ def apply_objects(
                     action="created",
                     dry_run=True,
                     object=obj,
-                    note=f"not sent: namespace {ns} does not exist yet",
+                    note=f"not sent: namespace {obj_ns} does not exist yet",
                 )
             )
             continue
@@ -155,126 +109,6 @@ def apply_objects(
 
 
 # ------------------------------------------------------------------------------------------------------------
-# diff
-
-
-@dataclass
-class ObjectDiff:
-    ref: str
-    kind: str
-    name: str
-    live: Obj | None  # projected onto the fields rayctl manages (plus identity)
-    desired: Obj | None
-    diff: str
-    conflicts: list[str] = field(default_factory=list)
-
-
-@dataclass
-class DiffReport:
-    objects: list[ObjectDiff]
-    plan: Any  # rayctl.plan.Plan for the RayService
-    live_rayservice: Obj | None = None
-    merged_rayservice: Obj | None = None
-
-    @property
-    def changed(self) -> bool:
-        return any(o.diff for o in self.objects)
-
-
-def _identity(obj: Obj) -> Obj:
-    meta = obj.get("metadata") or {}
-    ident: Obj = {
-        "apiVersion": obj.get("apiVersion"),
-        "kind": obj.get("kind"),
-        "metadata": {"name": meta.get("name")},
-    }
-    if meta.get("namespace"):
-        ident["metadata"]["namespace"] = meta["namespace"]
-    return ident
-
-
-def managed_view(obj: Obj | None, fields: dict[str, Any]) -> Obj | None:
-    """`obj` reduced to identity + the fields in the fieldsV1 set `fields`, without server bookkeeping."""
-    if obj is None:
-        return None
-    stripped = strip_server_fields(obj) or {}
-    view: Obj = project(stripped, fields)
-    ident = _identity(obj)
-    view.setdefault("metadata", {}).update(ident["metadata"])
-    view["apiVersion"] = ident["apiVersion"]
-    view["kind"] = ident["kind"]
-    return view
-
-
-def diff_objects(cluster: ClusterAPI, objects: Sequence[Obj]) -> DiffReport:
-    """Compare the live objects with what applying `objects` would store (server-side dry-run), restricted to
-    the
-    fields rayctl manages, and plan the RayService change."""
-    from rayctl.plan import plan_rayservice, unified_diff
-
-    diffs: list[ObjectDiff] = []
-    live_rs: Obj | None = None
-    merged_rs: Obj | None = None
-    desired_rs: Obj | None = None
-    for obj in objects:
-        kind = str(obj.get("kind"))
-        meta = obj.get("metadata") or {}
-        name = str(meta.get("name"))
-        ns = meta.get("namespace")
-        live = cluster.get(str(obj.get("apiVersion")), kind, name, ns)
-        conflicts: list[str] = []
-        try:
-            merged = cluster.apply([obj], field_manager=FIELD_MANAGER, force=False, dry_run=True)[0].object
-        except ConflictError as exc:
-            conflicts.append(exc.message)
-            merged = cluster.apply([obj], field_manager=FIELD_MANAGER, force=True, dry_run=True)[0].object
-        except NotFoundError:
-            # e.g. the namespace does not exist yet: everything is new
-            merged = copy.deepcopy(obj)
-        fields = merge_fieldsets(manager_fields(live, FIELD_MANAGER), manager_fields(merged, FIELD_MANAGER))
-        if not fields:
-            fields = _fields_of(obj)
-        live_view = managed_view(live, fields)
-        desired_view = managed_view(merged, fields)
-        text = unified_diff(live_view, desired_view, name=f"{kind.lower()}/{name}") if live_view != desired_view else ""
-        diffs.append(
-            ObjectDiff(
-                ref=ref(obj),
-                kind=kind,
-                name=name,
-                live=live_view,
-                desired=desired_view,
-                diff=text,
-                conflicts=conflicts,
-            )
-        )
-        if kind == "RayService" and desired_rs is None:
-            live_rs, merged_rs, desired_rs = live, merged, obj
-    plan = None
-    if desired_rs is not None:
-        active = None
-        if live_rs is not None:
-            active_name = ((live_rs.get("status") or {}).get("activeServiceStatus") or {}).get("rayClusterName")
-            if active_name:
-                active = cluster.get(
-                    RAY_API_VERSION,
-                    "RayCluster",
-                    active_name,
-                    (live_rs.get("metadata") or {}).get("namespace"),
-                )
-        # the planner reads spec, labels/annotations and (for an upgrade in progress) the live status
-        plan = plan_rayservice(live_rs, merged_rs or desired_rs, active_cluster=active)
-    return DiffReport(objects=diffs, plan=plan, live_rayservice=live_rs, merged_rayservice=merged_rs)
-
-
-def _fields_of(obj: Any) -> dict[str, Any]:
-    """A fieldsV1-like set covering every field of `obj` (lists as whole values)."""
-    if isinstance(obj, dict):
-        return {f"f:{k}": _fields_of(v) for k, v in obj.items()}
-    return {".": {}}
-
-
-# ------------------------------------------------------------------------------------------------------------
 # wait / delete
 
 
@@ -284,23 +118,26 @@ def wait_ready(
     namespace: str | None,
     *,
     timeout: float,
+    view: Callable[[StatusObjects], Obj],
+    done: Callable[[Obj], bool],
     on_update: Callable[[Obj], None] | None = None,
     interval: float = 2.0,
 ) -> tuple[bool, Obj | None]:
-    """Poll until the RayService has rolled out (see status.rollout_done). Returns (done, last view)."""
+    """Poll until `done(view(objects))` (rayctl.status.build_view_from / rollout_done). Returns (done, last view)."""
     deadline = time.monotonic() + timeout
-    view: Obj | None = None
+    last: Obj | None = None
     while True:
-        view = collect_view(cluster, name, namespace, with_events=False)
-        if view is None:
+        objects = read_status_objects(cluster, name, namespace, with_events=False)
+        if objects is None:
             raise NotFoundError(f"rayservice.ray.io/{name} not found in namespace {namespace or cluster.namespace}")
+        last = view(objects)
         if on_update is not None:
-            on_update(view)
-        if rollout_done(view):
-            return True, view
+            on_update(last)
+        if done(last):
+            return True, last
         if time.monotonic() >= deadline:
-            final = collect_view(cluster, name, namespace, with_events=True)
-            return False, final or view
+            final = read_status_objects(cluster, name, namespace, with_events=True)
+            return False, view(final) if final is not None else last
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from rayctl.spec.base import (
+    INT32_MAX,
     PYTHON_TAG,
     RAY_VERSION,
     DnsLabel,
@@ -47,6 +48,18 @@ class RaySettings(SpecModel):
     )
     service_account_name: DnsLabel | None = Field(None, description="ServiceAccount the Ray pods run as.")
 
+    @model_validator(mode="after")
+    def _one_source_per_env_name(self) -> RaySettings:
+        names = [item.name for item in self.secret_env]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"secretEnv defines {', '.join(twice)} more than once: keep one entry per name")
+        both = sorted(set(self.env) & set(names))
+        if both:
+            raise ValueError(f"{', '.join(both)} is set in both env and secretEnv: the container would get two "
+                             "entries and the later one silently wins; keep it in secretEnv only")
+        return self
+
     def cpu_image(self) -> str:
         return self.image or f"rayproject/ray:{self.version}-{PYTHON_TAG}"
 
@@ -78,18 +91,21 @@ class WorkerGroup(SpecModel):
     """A group of identical Ray worker pods (KubeRay `workerGroupSpecs[]`)."""
 
     name: DnsLabel = Field(description="Group name (KubeRay `groupName`), unique in the spec.")
-    replicas: int = Field(1, ge=0, description="Desired number of worker pods (each is `numOfHosts` pods).")
-    min_replicas: int = Field(0, ge=0, description="Lower bound the Ray autoscaler keeps.")
+    replicas: int = Field(
+        1, ge=0, le=INT32_MAX, description="Desired number of worker pods (each is `numOfHosts` pods)."
+    )
+    min_replicas: int = Field(0, ge=0, le=INT32_MAX, description="Lower bound the Ray autoscaler keeps.")
     max_replicas: int | None = Field(
-        None, ge=0, description="Upper bound the Ray autoscaler may scale to (default: `replicas`)."
+        None, ge=0, le=INT32_MAX, description="Upper bound the Ray autoscaler may scale to (default: `replicas`)."
     )
     num_of_hosts: int = Field(
-        1, ge=1, description="Pods per replica (multi-host groups, e.g. a model spread over several nodes)."
+        1, ge=1, le=INT32_MAX,
+        description="Pods per replica (multi-host groups, e.g. a model spread over several nodes)."
     )
     cpu: Quantity = Field("4", description="CPU request and limit of each worker container.")
     memory: Quantity = Field("16Gi", description="Memory request and limit of each worker container.")
     ephemeral_storage: Quantity | None = Field(None, description="Ephemeral-storage request of each worker.")
-    gpus: int = Field(0, ge=0, description="GPUs per worker pod, requested with request == limit.")
+    gpus: int = Field(0, ge=0, le=INT32_MAX, description="GPUs per worker pod, requested with request == limit.")
     gpu_resource_name: str = Field(
         "nvidia.com/gpu", description="Extended resource name for the GPUs (e.g. `amd.com/gpu`)."
     )
@@ -112,7 +128,8 @@ class WorkerGroup(SpecModel):
     labels: StringMap = Field(default_factory=dict, description="Extra labels on the worker pods.")
     annotations: StringMap = Field(default_factory=dict, description="Extra annotations on the worker pods.")
     idle_timeout_seconds: int | None = Field(
-        None, ge=0, description="Per-group autoscaler idle timeout (overrides `autoscaling.idleTimeoutSeconds`)."
+        None, ge=0, le=INT32_MAX,
+        description="Per-group autoscaler idle timeout (overrides `autoscaling.idleTimeoutSeconds`)."
     )
 
     @property
@@ -142,7 +159,9 @@ class Autoscaling(SpecModel):
     upscaling_mode: Literal["Default", "Conservative", "Aggressive"] = Field(
         "Default", description="How fast the autoscaler adds pods."
     )
-    idle_timeout_seconds: int = Field(60, ge=0, description="Seconds a worker must be idle before it is removed.")
+    idle_timeout_seconds: int = Field(
+        60, ge=0, le=INT32_MAX, description="Seconds a worker must be idle before it is removed."
+    )
     version: Literal["v1", "v2"] | None = Field(None, description="Autoscaler version (KubeRay default if unset).")
     cpu: Quantity = Field("500m", description="CPU request and limit of the autoscaler container.")
     memory: Quantity = Field("512Mi", description="Memory request and limit of the autoscaler container.")
@@ -156,7 +175,7 @@ class ClusterUpgradeOptions(SpecModel):
         100, ge=0, le=100, description="Extra capacity (%) the new cluster may add per step."
     )
     step_size_percent: int = Field(10, ge=1, le=100, description="Traffic (%) moved to the new cluster per step.")
-    interval_seconds: int = Field(30, ge=1, description="Seconds between traffic steps.")
+    interval_seconds: int = Field(30, ge=1, le=INT32_MAX, description="Seconds between traffic steps.")
 
 
 class UpgradeStrategy(SpecModel):

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from rayctl.apps import app_types
 from rayctl.spec.model import DeploymentSpec
-from rayctl.spec.serve import APP_TYPES
 
 
 def _type_name(annotation: Any) -> str:
@@ -31,7 +31,8 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
+def spec_models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    """Every model reachable from `root` and from every registered app type, in first-seen order."""
     seen: list[type[BaseModel]] = []
 
     def visit(annotation: Any) -> None:
@@ -45,7 +46,7 @@ def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
             visit(arg)
 
     visit(root)
-    for app in APP_TYPES.values():
+    for app in app_types().values():
         visit(app)
     return seen
 
@@ -62,7 +63,7 @@ def spec_reference() -> str:
     lines = ["# rayctl spec reference", "",
              "Generated from the pydantic models by `make docs` (do not edit). `rayctl schema` prints the same as",
              "JSON Schema. Keys are camelCase; unknown keys are errors.", ""]
-    for model in _models(DeploymentSpec):
+    for model in spec_models(DeploymentSpec):
         lines += [f"## {model.__name__}", "", (model.__doc__ or "").strip().splitlines()[0], "",
                   "| key | type | default | description |", "| --- | --- | --- | --- |"]
         for name, field in model.model_fields.items():
@@ -71,3 +72,41 @@ def spec_reference() -> str:
                          f"{description} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _arg_default(value: Any) -> str:
+    from rayctl.apps.contract import REQUIRED
+
+    if value is REQUIRED:
+        return "**required**"
+    return "" if value is None else f"`{value!r}`".replace("|", "\\|")
+
+
+def apps_reference() -> str:
+    """docs/apps.md: every registered application type, as the registry declares it."""
+    from rayctl.apps import app_types
+
+    lines = ["# Application types", "",
+             "Generated from the application-type registry (`rayctl/apps/<type>.py`) by `make goldens` (do not "
+             "edit). Each type's spec fields are in [spec.md](spec.md); the builder `args` below are what "
+             "`serveConfigV2` carries and what the app's `app_builder` accepts (unknown args are errors).", "",
+             "| type | import path | main endpoint | deployments | summary |", "| --- | --- | --- | --- | --- |"]
+    types = app_types()
+    for name, cls in types.items():
+        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        deployments = ", ".join(f"`{d}`" for d in cls.DEPLOYMENTS) or "—"
+        if name == "ab":
+            deployments += ", `Variant_<name>` per variant"
+        path = f"`{cls.IMPORT_PATH}`" if cls.IMPORT_PATH else "yours (`importPath`)"
+        lines.append(f"| `{name}` | {path} | `{cls.ENDPOINT.method} <route>{cls.ENDPOINT.path}` | {deployments} | "
+                     f"{summary} |")
+    for name, cls in types.items():
+        if cls.CONTRACT is None:
+            continue
+        lines += ["", f"## `{name}` builder args", "", "| arg | type | default | description |",
+                  "| --- | --- | --- | --- |"]
+        for arg in cls.CONTRACT.args:
+            choices = f" (one of {', '.join(map(str, arg.choices))})" if arg.choices else ""
+            lines.append(f"| `{arg.name}` | {arg.describe_type()} | {_arg_default(arg.default)} | "
+                         f"{arg.help}{choices} |")
+    return "\n".join(lines) + "\n"

@@ -10,9 +10,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from rayctl.errors import InputError
+from rayctl.errors import InputError, shorten
+from rayctl.secrets import REDACTED, redact_text, secret_value
+from rayctl.spec.base import INT32_MAX
+from rayctl.spec.inline_secrets import InlineSecretsError
+from rayctl.spec.inline_secrets import message as inline_secret_message
 from rayctl.spec.suggest import did_you_mean
 from rayctl.spec.yamlsrc import PathKey, SourceDoc, format_path
+
+MAX_SHOWN = 25
+"""Problems an error message lists (a file with 300 wrong keys gets the first 25 and a count)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,9 @@ class SpecError(InputError):
     def __init__(self, issues: list[SpecIssue]) -> None:
         self.issues = issues
         count = len(issues)
-        lines = "\n".join(f"  {issue}" for issue in issues)
+        lines = "\n".join(f"  {issue}" for issue in issues[:MAX_SHOWN])
+        if count > MAX_SHOWN:
+            lines += f"\n  ... and {count - MAX_SHOWN} more (fix these first)"
         super().__init__(f"the spec is invalid ({count} problem{'s' if count != 1 else ''}):\n{lines}")
 
 
@@ -144,7 +153,7 @@ def _message(err: ErrorDetails, root: type[BaseModel], data: Any, path: PathKey)
         key = str(path[-1])
         model = _model_at(root, data, path[:-1])
         candidates = [f.alias or n for n, f in model.model_fields.items()] if model else []
-        msg = f"unknown key {key!r}{did_you_mean(key, candidates)}"
+        msg = f"unknown key {shorten(key)!r}{did_you_mean(key, candidates)}"
         if key in _SERVE_OPTION_KEYS and model is not None and "deployment" in model.model_fields:
             msg += "; the model server's Serve options go under `deployment`"
         elif key in _SERVE_OPTION_KEYS and model is not None and "deployments" in model.model_fields:
@@ -161,21 +170,48 @@ def _message(err: ErrorDetails, root: type[BaseModel], data: Any, path: PathKey)
         return f"unknown application type {tag!r}{did_you_mean(tag, expected.replace(chr(39), '').split(', '))}; " \
                f"expected one of {expected}"
     if kind == "union_tag_not_found":
-        return "an application needs a 'type' (hello, llm, vllm, pipeline, classifier, ab or custom)"
+        from rayctl.apps import app_types
+
+        return f"an application needs a 'type' (one of: {', '.join(app_types())})"
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     got = err.get("input")
+    if isinstance(got, str | int | float) and not isinstance(got, bool):
+        # a value the message repeats: shortened, and never a secret (`(got 'hunter2hunter2')`)
+        shown = _shown(got, path)
+        msg = msg.replace(repr(got), shown)
+        if isinstance(got, str) and len(got) > 80:
+            msg = msg.replace(got, shown)
+        msg = redact_text(msg)
     if kind not in ("value_error", "assertion_error") and not isinstance(got, dict | list) and got is not None:
-        msg += f" (got {got!r})"
+        msg += f" (got {_shown(got, path)})"
+    limit = (err.get("ctx") or {}).get("le")
+    if kind == "less_than_equal" and limit == INT32_MAX:
+        msg += "; Kubernetes stores this field as a 32-bit integer"
     return msg
+
+
+def _shown(value: Any, path: PathKey) -> str:
+    """How a message names a value: <redacted> when it is (or is under the name of) a secret, else its repr,
+    shortened."""
+    name = str(path[-1]) if path and isinstance(path[-1], str) else None
+    if secret_value(name, value if not isinstance(value, int | float) or isinstance(value, bool) else str(value)):
+        return REDACTED
+    return repr(shorten(value)) if isinstance(value, str) else shorten(repr(value))
 
 
 def to_spec_error(exc: ValidationError, root: type[BaseModel], doc: SourceDoc) -> SpecError:
     issues = []
     for err in exc.errors(include_url=False):
+        secrets = (err.get("ctx") or {}).get("error")
+        if isinstance(secrets, InlineSecretsError):
+            for secret in secrets.found:
+                issues.append(SpecIssue(doc.where(secret.path), secret.label, inline_secret_message(secret)))
+            continue
         path = _data_path(doc.data, tuple(err["loc"]))
-        issues.append(SpecIssue(doc.where(path), format_path(path), _message(err, root, doc.data, path)))
+        shown = tuple(shorten(p) if isinstance(p, str) else p for p in path)
+        issues.append(SpecIssue(doc.where(path), format_path(shown), _message(err, root, doc.data, path)))
     issues.sort(key=lambda i: _line_of(i.where))
     return SpecError(issues)
 

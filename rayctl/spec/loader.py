@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from rayctl.errors import InputError
-from rayctl.spec.errors import to_spec_error
+from rayctl.errors import InputError, shorten
+from rayctl.spec.errors import SpecError, SpecIssue, to_spec_error
 from rayctl.spec.model import DeploymentSpec
-from rayctl.spec.yamlsrc import SourceDoc, parse_documents, read_text
+from rayctl.spec.yamlsrc import MAX_DEPTH, SourceDoc, format_path, parse_documents, parse_value, read_text
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -24,59 +23,77 @@ def _split_path(path: str) -> list[str | int]:
     for match in _SEGMENT.finditer(path):
         gap = path[pos:match.start()]
         if gap not in ("", "."):
-            raise InputError(f"--set {path!r}: cannot parse the key path near {gap!r}")
+            raise InputError(f"--set {shorten(path)!r}: cannot parse the key path near {shorten(gap)!r}")
         parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
         pos = match.end()
     if pos != len(path) or not parts:
-        raise InputError(f"--set {path!r}: cannot parse the key path (example: serve.applications[0].routePrefix)")
+        raise InputError(f"--set {shorten(path)!r}: cannot parse the key path (example: "
+                         "serve.applications[0].routePrefix)")
     return parts
 
 
-def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """Apply one `key.path[0].leaf=value` (value parsed as a YAML scalar/flow value, like `helm --set`)."""
+def apply_override(data: dict[str, Any], assignment: str) -> tuple[str | int, ...]:
+    """Apply one `key.path[0].leaf=value` (value parsed as a YAML scalar/flow value, like `helm --set`); returns the
+    path it wrote."""
     if "=" not in assignment:
-        raise InputError(f"--set {assignment!r}: expected key=value")
+        raise InputError(f"--set {shorten(assignment)!r}: expected key=value")
     key, raw = assignment.split("=", 1)
-    try:
-        value = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError:
-        value = raw
     parts = _split_path(key.strip())
+    if len(parts) > MAX_DEPTH:
+        raise InputError(f"--set {shorten(key)}: {len(parts)} path segments is deeper than any field "
+                         f"(at most {MAX_DEPTH})")
+    label = shorten(key)
+    value = parse_value(raw, f"--set {label}") if raw != "" else ""
     node: Any = data
     for index, part in enumerate(parts[:-1]):
         nxt = parts[index + 1]
         if isinstance(part, int):
             if not isinstance(node, list) or part >= len(node):
-                raise InputError(f"--set {key}: index [{part}] is out of range")
+                raise InputError(f"--set {label}: index [{part}] is out of range")
             node = node[part]
             continue
         if not isinstance(node, dict):
-            raise InputError(f"--set {key}: {part!r} is not inside a mapping")
+            raise InputError(f"--set {label}: {shorten(str(part))!r} is not inside a mapping")
         if part not in node or node[part] is None:
             if isinstance(nxt, int):
-                raise InputError(f"--set {key}: {part!r} has no list to index")
+                raise InputError(f"--set {label}: {shorten(str(part))!r} has no list to index")
             node[part] = {}
         node = node[part]
     last = parts[-1]
     if isinstance(last, int):
         if not isinstance(node, list) or last >= len(node):
-            raise InputError(f"--set {key}: index [{last}] is out of range")
+            raise InputError(f"--set {label}: index [{last}] is out of range")
         node[last] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise InputError(f"--set {key}: {last!r} is not inside a mapping")
+        raise InputError(f"--set {label}: {shorten(str(last))!r} is not inside a mapping")
+    return tuple(parts)
 
 
 def spec_from_doc(doc: SourceDoc, overrides: Sequence[str] = ()) -> DeploymentSpec:
     if not isinstance(doc.data, dict):
         raise InputError(f"{doc.filename}: a spec is a YAML mapping, got {type(doc.data).__name__}")
+    # A spec is also a Helm values file: a scalar the two YAML readers type differently would render different
+    # objects through `helm install` than through `rayctl apply`. Reported with the spec's other problems.
+    readings = [
+        SpecIssue(doc.where(r.path), format_path(r.path),
+                  f"{r.text} is {r.ours} to rayctl (YAML 1.1) but {r.theirs} to Helm and kubectl (go-yaml): "
+                  f'quote it ("{r.text}") so that both read the string')
+        for r in doc.go_readings
+    ]
     for assignment in overrides:
-        apply_override(doc.data, assignment)
+        doc.overridden[apply_override(doc.data, assignment)] = f"--set {shorten(assignment)}"
     try:
-        return DeploymentSpec.model_validate(doc.data)
+        spec = DeploymentSpec.model_validate(doc.data)
     except ValidationError as exc:
-        raise to_spec_error(exc, DeploymentSpec, doc) from None
+        error = to_spec_error(exc, DeploymentSpec, doc)
+        if readings:
+            raise SpecError(readings + error.issues) from exc
+        raise error from exc
+    if readings:
+        raise SpecError(readings)
+    return spec
 
 
 def load_spec_text(text: str, filename: str = "<spec>", overrides: Sequence[str] = ()) -> DeploymentSpec:

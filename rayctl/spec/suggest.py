@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
+    if len(word) > 100:  # no field or name is this long: nothing is close (and difflib's work grows with it)
+        return None
     options = list(candidates)
     lowered = {c.lower(): c for c in options}
     match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
+from rayctl.findings import Collector, Finding
 
-@dataclass(frozen=True)
-class Finding:
-    severity: Literal["error", "warning"]
-    path: str  # field path in the checked document, e.g. spec.rayClusterConfig.workerGroupSpecs[0].replicas
-    message: str  # what is wrong and how to fix it
-    source: str = ""  # file (and document) the finding belongs to
-
-    def __str__(self) -> str:
-        where = f"{self.source}: " if self.source else ""
-        return f"{where}{self.path}: {self.message}"
+__all__ = ["Collector", "Finding", "ValidationReport"]
 
 
 @dataclass
@@ -42,17 +33,3 @@ class ValidationReport:
         self.checked.extend(other.checked)
         self.skipped.extend(other.skipped)
         self.notes.extend(n for n in other.notes if n not in self.notes)
-
-
-class Collector:
-    """Accumulates findings under a path prefix."""
-
-    def __init__(self, source: str = "") -> None:
-        self.source = source
-        self.findings: list[Finding] = []
-
-    def error(self, path: str, message: str) -> None:
-        self.findings.append(Finding("error", path, message, self.source))
-
-    def warning(self, path: str, message: str) -> None:
-        self.findings.append(Finding("warning", path, message, self.source))

@@ -7,6 +7,8 @@ rayctl rejects them. A unit test checks these lists against Ray's own models whe
 
 from __future__ import annotations
 
+from rayctl.apps.llm import IMPORT_PATHS as LLM_BUILDERS
+
 SERVE_CONFIG_KEYS = frozenset({
     "proxy_location", "http_options", "grpc_options", "controller_options", "logging_config", "tracing_config",
     "applications", "target_capacity",
@@ -47,23 +49,19 @@ LLM_DEPLOYMENT_CONFIG_KEYS = frozenset({
     "graceful_shutdown_timeout_s", "logging_config", "request_router_config",
 })
 
-# args each bundled serve_apps builder accepts (docs/contracts.md); builders reject anything else at deploy time.
-BUNDLED_APP_ARGS: dict[str, frozenset[str]] = {
-    "serve_apps.hello:app_builder": frozenset({"message", "device"}),
-    "serve_apps.llm:app_builder": frozenset({
-        "llm_configs", "device", "hf_token_env", "ingress_deployment_config", "ingress_cls_config",
-    }),
-    "serve_apps.vllm_app:app_builder": frozenset({
-        "model", "served_model_name", "engine_kwargs", "max_tokens_limit", "max_prompt_chars", "device",
-        "hf_token_env",
-    }),
-    "serve_apps.pipeline:app_builder": frozenset({
-        "device", "sentiment_model", "summary_model", "tokenizer", "max_input_tokens", "min_words_for_summary",
-        "summary_sentences",
-    }),
-    "serve_apps.classifier:app_builder": frozenset({
-        "device", "model", "labels", "max_batch_size", "batch_wait_timeout_s",
-    }),
-    "serve_apps.ab_router:app_builder": frozenset({"device", "variants", "sticky_header", "variant_header"}),
+def bundled_app_args() -> dict[str, frozenset[str]]:
+    """Args each bundled builder accepts, from the app-type registry (the builders reject anything else)."""
+    from rayctl.apps import app_types
+
+    return {cls.IMPORT_PATH: cls.CONTRACT.names() for cls in app_types().values() if cls.CONTRACT is not None}
+
+
+BUNDLED_APP_ARGS: dict[str, frozenset[str]] = bundled_app_args()
+LLM_IMPORT_PATHS = LLM_BUILDERS
+
+# Keys older Rays know and Ray 2.60 does not: (level, key) -> (deprecated in, removed in, replacement). A manifest
+# pinning an older rayVersion may use them; from `deprecated` on they draw a warning, from `removed` on an error.
+RETIRED_KEYS: dict[tuple[str, str], tuple[tuple[int, int], tuple[int, int], str]] = {
+    ("deployment", "max_concurrent_queries"): ((2, 10), (2, 34), "max_ongoing_requests"),
+    ("autoscaling_config", "target_num_ongoing_requests_per_replica"): ((2, 10), (2, 34), "target_ongoing_requests"),
 }
-LLM_IMPORT_PATHS = frozenset({"serve_apps.llm:app_builder", "ray.serve.llm:build_openai_app"})

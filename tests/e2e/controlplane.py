@@ -122,6 +122,14 @@ def build_command() -> str:
     return f"bash {BUILD_SH.relative_to(REPO_ROOT)}"
 
 
+def prometheus_operator_crd_dir() -> Path:
+    """prometheus-operator's CRD folder at the pin of hack/install-prometheus.sh (in the rayctl cache)."""
+    out = subprocess.run([str(REPO_ROOT / "hack" / "install-prometheus.sh"), "--print-paths"], capture_output=True,
+                         text=True, check=False, timeout=60).stdout
+    paths = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    return Path(paths.get("prometheus-operator-crds", "/nonexistent").strip())
+
+
 def kuberay_crd_dir() -> Path:
     env = os.environ.get("RAYCTL_KUBERAY_CRDS")
     return Path(env) if env else (REPO_ROOT.parent / "shared" / "kuberay" / "crds")
@@ -532,13 +540,14 @@ class ControlPlane:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
             return r.read().decode()
 
-    def kubectl(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def kubectl(self, *args: str, check: bool = True, input: str | None = None,
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [kubectl_bin(), "--kubeconfig", str(self.kubeconfig), *args],
             capture_output=True,
             text=True,
             input=input,
-            timeout=120,
+            timeout=timeout,
         )
         if check and proc.returncode != 0:
             raise ControlPlaneError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -653,7 +662,19 @@ class ControlPlane:
         ray_crds = [n for n in out if n.endswith(".ray.io")]
         if len(ray_crds) < len(files):
             raise ControlPlaneError(f"expected {len(files)} ray.io CRDs after apply, found {ray_crds}")
-        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", *ray_crds)
+        # a CRD turns Established in seconds, minutes on a loaded 2-core machine (60 s timed out beside Ray Serve)
+        self.kubectl("wait", "--for=condition=Established", "--timeout=300s", *ray_crds, timeout=360)
+        # prometheus-operator's PodMonitor and PrometheusRule: examples with `monitoring:` apply them next to the
+        # RayService, as on a cluster that runs the operator (hack/install-prometheus.sh puts them in the cache).
+        monitoring = prometheus_operator_crd_dir()
+        wanted = [monitoring / f"monitoring.coreos.com_{kind}.yaml" for kind in ("podmonitors", "prometheusrules")]
+        missing = [str(f) for f in wanted if not f.is_file()]
+        if missing:
+            raise ControlPlaneError(f"prometheus-operator CRDs missing: {missing} (run hack/install-prometheus.sh)")
+        self.kubectl("apply", "--server-side", "--field-manager=rayctl-e2e", "--force-conflicts",
+                     *[a for f in wanted for a in ("-f", str(f))])
+        self.kubectl("wait", "--for=condition=Established", "--timeout=300s",
+                     "crd/podmonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com", timeout=360)
 
     def _kwok_config(self) -> Path:
         stages_dir = Path(self.binaries["kwok"]).parent / "stages"

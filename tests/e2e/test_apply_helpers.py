@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from rayctl.render.yamlout import dump_yaml
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "manifests" / "examples"
 T = TypeVar("T")
@@ -78,7 +80,7 @@ def write_spec(
     if mutate is not None:
         mutate(data)
     path = tmp_path / name
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path.write_text(dump_yaml(data))  # quotes what go-yaml (Helm) would read as another type
     return path
 
 

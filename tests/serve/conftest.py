@@ -6,7 +6,7 @@ Fixtures:
 - `serve_env`   (session): Serve started on 127.0.0.1:<free port>; a `ServeEnv` with `.url`, `.port`,
   `.deploy(app_config)` (the same dicts as serveConfigV2 `applications[i]`: name, route_prefix, import_path,
   args, deployments; deployed declaratively, like KubeRay does) and `.delete(name)`.
-- `tiny_model`  (session): path of the tiny random Llama (tests/serve/tiny_model.py), built once and cached.
+- `tiny_model`  (session): path of the tiny random Llama (rayctl/tiny_model.py), built once and cached.
 
 Env knobs: RAYCTL_TEST_RAY_CPUS (logical CPUs for the test cluster, default 8),
 RAYCTL_TINY_MODEL_CACHE (where the tiny model is cached), RAYCTL_SERVE_DEPLOY_TIMEOUT_S (default 600),
@@ -64,7 +64,7 @@ def serve_deps() -> None:
 @pytest.fixture(scope="session")
 def tiny_model(serve_deps: None) -> Path:
     sys.path.insert(0, str(REPO_ROOT))
-    from tests.serve.tiny_model import ensure_tiny_model
+    from rayctl.tiny_model import ensure_tiny_model
 
     return ensure_tiny_model()
 

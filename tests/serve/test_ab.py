@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from rayctl.apps import ab_variant_types
+
 pytestmark = pytest.mark.serve
 
 WEIGHTS = {"a": 70.0, "b": 30.0, "c": 0.0}
@@ -107,6 +109,21 @@ def test_assignment_function_is_stable_and_uniform(serve_deps: None) -> None:
     assert abs(sum(us) / len(us) - 0.5) < 0.01
 
 
+@pytest.mark.parametrize("app_type", sorted(ab_variant_types()))
+def test_every_registered_variant_type_builds_into_one_router_app(serve_deps: None, app_type: str) -> None:
+    """Every type the registry offers as a variant builds into the router's application as Serve builds it (at
+    most one FastAPI deployment: pipeline and classifier run as their `variant_builder`; on main both failed with
+    'Found multiple FastAPI deployments')."""
+    from ray.serve._private.build_app import build_app
+
+    from serve_apps.ab_router import app_builder
+
+    built = build_app(app_builder({"device": "cpu", "variants": [
+        {"name": "x", "weight": 1, "app": {"type": app_type}}, {"name": "echo", "weight": 1}]}), name="t")
+    built.validate_single_fastapi_ingress()
+    assert built.ingress_deployment_name == "ABRouter" and "Variant_x" in {d.name for d in built.deployments}
+
+
 def test_forwards_body_and_returns_variant_header(ab) -> None:
     _, url = ab
     status, headers, body = route(url, "alice", {"text": "hello"})
@@ -189,6 +206,26 @@ def test_bad_input_is_4xx_json(ab) -> None:
     assert status == 400
 
 
+def test_fuzz_route(ab) -> None:
+    """>= 1 000 hostile bodies through the router to the echo variants (tests/serve/fuzz.py): no 5xx, JSON errors
+    that leak nothing, bounded latency."""
+    from serve_apps import _common
+    from serve_apps.ab_router import MAX_BODY_BYTES
+    from tests.serve.fuzz import Target, fuzz_and_assert
+
+    _, url = ab
+    target = Target(
+        "ab",
+        "/",
+        valid=[{"text": "hello", "n": 1, "tags": ["a", "b"]}, {"q": 1}],
+        max_body=MAX_BODY_BYTES,
+        max_depth=getattr(_common, "MAX_JSON_DEPTH", 64),
+        text_paths=[("text",)],
+        allow_empty=True,
+    )
+    fuzz_and_assert(url, target, concurrency=8)
+
+
 def test_per_variant_metrics_are_exported(ab) -> None:
     import ray
 
@@ -226,5 +263,105 @@ def test_variant_backed_by_a_bundled_app(serve_env) -> None:
         status, headers, body = route(url, "someone", {"text": "hi"})
         assert status == 200 and headers["x-ab-variant"] == "hello"
         assert body == {"message": "from the hello app"}
+    finally:
+        serve_env.delete(app["name"])
+
+
+def _user_for(variant: str, order: list[str], weights: dict[str, float]) -> str:
+    """A user id that the router's documented assignment function sends to `variant`."""
+    from serve_apps.ab_router import pick_variant, unit_hash
+
+    users = (f"user-{i}" for i in range(10_000))
+    return next(u for u in users if pick_variant(order, weights, unit_hash(u)) == variant)
+
+
+def test_pipeline_and_classifier_as_variants_answer_and_survive_hostile_bodies(serve_env) -> None:
+    """The two bundled apps with FastAPI ingresses behind the router (Serve allows one FastAPI deployment per
+    application: they run as their `variant_builder` form): each answers its valid request, its validation errors
+    keep their 4xx, and >= 1 000 hostile bodies split between them get no 5xx (tests/serve/fuzz.py)."""
+    from serve_apps import _common
+    from serve_apps.ab_router import MAX_BODY_BYTES
+    from tests.serve.fuzz import Target, fuzz_and_assert
+
+    labels = ["sports", "technology", "politics"]
+    app = {
+        "name": "t-ab-bundled",
+        "route_prefix": "/t-ab-bundled",
+        "import_path": "serve_apps.ab_router:app_builder",
+        "args": {
+            "device": "cpu",
+            "variants": [
+                {"name": "pipe", "weight": 1, "app": {"type": "pipeline", "args": {"min_words_for_summary": 5}}},
+                {"name": "clf", "weight": 1, "app": {"type": "classifier", "args": {"labels": labels}}},
+            ],
+        },
+    }
+    url = serve_env.deploy(app)
+    try:
+        order, weights = ["pipe", "clf"], {"pipe": 1.0, "clf": 1.0}
+        text = "The match was wonderful. The home team won in the last minute. Fans sang for an hour afterwards."
+        status, headers, body = route(url, _user_for("pipe", order, weights), {"text": text})
+        assert status == 200 and headers["x-ab-variant"] == "pipe", body
+        assert body["sentiment"]["label"] == "POSITIVE" and body["summarized"] is True, body  # type: ignore[index]
+        status, headers, body = route(url, _user_for("clf", order, weights), {"text": text})
+        assert status == 200 and headers["x-ab-variant"] == "clf", body
+        assert body["label"] in labels and body["batch_size"] >= 1, body  # type: ignore[index]
+        for variant in order:
+            user = _user_for(variant, order, weights)
+            for payload, code, words in [
+                ({"text": 5}, 422, "field 'text' must be a string, got a number"),
+                ({"txt": "x"}, 422, "missing field 'text'"),
+                ([1, 2], 400, "expected a JSON object"),
+            ]:
+                status, headers, body = route(url, user, payload)
+                assert status == code and headers["x-ab-variant"] == variant, body
+                err = body["error"]  # type: ignore[index]
+                assert err["status"] == code and words in err["message"], err
+        target = Target(
+            "ab-bundled-variants",
+            "/",
+            valid=[{"text": text}, {"text": "ok"}],
+            max_body=MAX_BODY_BYTES,
+            max_depth=_common.MAX_JSON_DEPTH,
+            text_paths=[("text",)],
+        )
+        fuzz_and_assert(url, target, concurrency=8)
+    finally:
+        serve_env.delete(app["name"])
+
+
+def test_errors_of_an_app_variant_keep_their_4xx(serve_env) -> None:
+    """An `app` variant's own validation errors (raised two handle hops away, wrapped by Ray) come back as its 4xx
+    JSON; its internal failures as a 503 without the exception, its message or Ray's traceback."""
+    from tests.serve.ab_variant_app import INTERNAL_DETAIL
+
+    app = {
+        "name": "t-ab-strict",
+        "route_prefix": "/t-ab-strict",
+        "import_path": "serve_apps.ab_router:app_builder",
+        "args": {
+            "device": "cpu",
+            "variants": [
+                {"name": "strict", "weight": 1, "app": {"import_path": "tests.serve.ab_variant_app:app_builder"}},
+                {"name": "echo", "weight": 0},
+            ],
+        },
+    }
+    url = serve_env.deploy(app)
+    try:
+        status, headers, body = route(url, "u1", {"text": "hello"})
+        assert (status, headers["x-ab-variant"], body) == (200, "strict", {"length": 5})
+        for payload, code, words in [
+            ({"text": 5}, 422, "field 'text' must be a string, got a number"),
+            ({"txt": "x"}, 422, "missing field 'text'"),
+            ([1, 2], 400, "expected a JSON object"),
+            ({"text": "crash"}, 503, "variant 'strict' failed (request id "),
+        ]:
+            status, headers, body = route(url, "u1", payload)
+            assert status == code and headers["x-ab-variant"] == "strict", body
+            err = body["error"]  # type: ignore[index]
+            assert err["status"] == code and words in err["message"], err
+            text = json.dumps(body)
+            assert "Error" not in text and "Traceback" not in text and INTERNAL_DETAIL not in text, text
     finally:
         serve_env.delete(app["name"])

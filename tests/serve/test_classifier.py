@@ -131,6 +131,8 @@ def test_user_config_reconfigures_batching_without_restart(classifier) -> None:
         (b'{"text": ["a"]}', 422),
         (b'{"text": ""}', 422),
         (json.dumps({"text": "word " * 10_000}).encode(), 413),
+        (b'{"text": "\\udfff"}', 400),  # main: 503 "model failed: TypeError: TextEncodeInput must be ..."
+        (b"[" * 100_000, 400),
     ],
 )
 def test_bad_input_is_4xx_json(classifier, body: bytes, status: int) -> None:
@@ -138,6 +140,28 @@ def test_bad_input_is_4xx_json(classifier, body: bytes, status: int) -> None:
     got, payload = request("POST", url + "/classify", body)
     assert got == status, payload
     assert isinstance(payload, dict) and payload["error"]["status"] == status
+
+
+def test_fuzz_classify(classifier) -> None:
+    """>= 1 000 hostile bodies (tests/serve/fuzz.py): no 5xx, JSON errors that leak nothing, bounded latency; and
+    the replica stays healthy (one bad text must not fail the batch it shares, nor the health check)."""
+    from serve_apps import _common
+    from serve_apps.classifier import MAX_BODY_BYTES
+    from tests.serve.fuzz import Target, fuzz_and_assert
+
+    _, url = classifier
+    _, before = request("GET", url + "/stats")
+    target = Target(
+        "classifier",
+        "/classify",
+        valid=[{"text": t} for t in TEXTS],
+        max_body=MAX_BODY_BYTES,
+        max_depth=getattr(_common, "MAX_JSON_DEPTH", 64),
+        text_paths=[("text",)],
+    )
+    fuzz_and_assert(url, target, concurrency=8)
+    status, after = request("GET", url + "/stats")
+    assert status == 200 and after["replica_id"] == before["replica_id"], (before, after)  # type: ignore[index]
 
 
 def test_overload_is_503_not_a_hang(serve_env) -> None:

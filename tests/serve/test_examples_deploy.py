@@ -13,18 +13,29 @@ from pathlib import Path
 
 import pytest
 
-from rayctl.core import render_file
-from rayctl.validate.serve_keys import BUNDLED_APP_ARGS
+from rayctl.apps import app_types
+from rayctl.apps.llm import CONTRACT as LLM_CONTRACT
+from rayctl.workflow import render_file
 from tests.serve.test_run_cmd import _free_port, _port_open, rayctl
 
 REPO = Path(__file__).resolve().parents[2]
 CPU_EXAMPLES = ["hello", "pipeline", "classifier", "ab-router", "autoscaled-cpu"]
 
 
-def test_bundled_builders_accept_exactly_the_args_the_validator_knows(serve_deps: None) -> None:
-    for import_path, known in BUNDLED_APP_ARGS.items():
-        module = importlib.import_module(import_path.split(":")[0])
-        assert set(module.ARGS) == known, import_path
+BUNDLED = [cls for cls in app_types().values() if cls.CONTRACT is not None]
+
+
+@pytest.mark.parametrize("cls", BUNDLED, ids=lambda c: c.TYPE)
+def test_bundled_builders_enforce_their_registry_contract(serve_deps: None, cls: type) -> None:
+    """The builder in serve_apps validates with the same contract the renderer and validator read."""
+    module_name, _, attr = cls.IMPORT_PATH.partition(":")
+    builder = getattr(importlib.import_module(module_name), attr)
+    with pytest.raises(ValueError, match=r"unknown arg\(s\) 'no_such_arg'"):
+        builder({"no_such_arg": 1})
+    required = [a.name for a in cls.CONTRACT.args if a.required]
+    if required:
+        with pytest.raises(ValueError, match=f"missing required arg '{required[0]}'"):
+            builder({})
 
 
 def test_cpu_examples_deploy_and_answer(serve_deps: None, tmp_path: Path) -> None:
@@ -53,9 +64,7 @@ def test_cpu_examples_deploy_and_answer(serve_deps: None, tmp_path: Path) -> Non
 @pytest.mark.parametrize("name", ["llama-8b", "llama-70b-tp4"])
 def test_llm_examples_render_for_the_llm_builder(serve_deps: None, name: str) -> None:
     """The LLM examples' args go through serve_apps.llm's own argument handling (no deploy: no weights here)."""
-    from serve_apps import llm
-
     config = render_file(REPO / "manifests" / "examples" / f"{name}.yaml", profile="cpu").rendered.serve_config
     args = config["applications"][0]["args"]
-    assert set(args) <= set(llm.ARGS)
+    assert set(args) <= LLM_CONTRACT.names()
     assert args["device"] == "cpu"

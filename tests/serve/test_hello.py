@@ -53,6 +53,34 @@ def test_hello_get_and_post(serve_env) -> None:
         serve_env.delete("t-hello")
 
 
+def test_fuzz_hello(serve_env) -> None:
+    """>= 1 000 hostile requests (tests/serve/fuzz.py): a POST body, when there is one, must be JSON; no 5xx."""
+    from serve_apps import _common
+    from tests.serve.fuzz import Target, fuzz_and_assert
+
+    url = serve_env.deploy(
+        {
+            "name": "t-hello-fuzz",
+            "route_prefix": "/t-hello-fuzz",
+            "import_path": "serve_apps.hello:app_builder",
+            "args": {"device": "cpu"},
+        }
+    )
+    try:
+        target = Target(
+            "hello",
+            "",
+            valid=[{"name": "world"}, {"text": "hi", "n": [1, 2]}],
+            max_body=_common.DEFAULT_MAX_BODY_BYTES,
+            max_depth=getattr(_common, "MAX_JSON_DEPTH", 64),
+            text_paths=[("name",)],
+            allow_empty=True,
+        )
+        fuzz_and_assert(url, target, concurrency=8)
+    finally:
+        serve_env.delete("t-hello-fuzz")
+
+
 def test_app_modules_import_light(serve_deps: None) -> None:
     """Importing the bundled apps (as Serve's builder task and `rayctl render` users do) loads no model library;
     `rayctl run`'s modules do not even load ray until the command runs."""

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.cli import run_rayctl, run_subprocess
 from tests.conftest import EXAMPLES, ROOT
 
 
 def rayctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rayctl", *args], capture_output=True, text=True, cwd=ROOT,
-                          input=stdin, timeout=60)
+    return run_rayctl(*args, stdin=stdin)
 
 
 def test_render_stdout_is_pure_yaml() -> None:
@@ -110,7 +110,7 @@ def test_render_imports_no_heavy_modules() -> None:
 
 
 def test_version() -> None:
-    result = rayctl("--version")
+    result = run_subprocess("--version")  # the entry point itself, in a fresh interpreter
     assert result.returncode == 0 and result.stdout.startswith("rayctl ") and "Ray 2.60.0" in result.stdout
 
 

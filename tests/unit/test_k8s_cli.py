@@ -10,14 +10,13 @@ import pytest
 import yaml
 
 from rayctl.cli.cluster_cmds import parse_duration
+from tests.cli import run_rayctl
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rayctl", *args], capture_output=True, text=True, input=stdin, cwd=REPO, timeout=60
-    )
+    return run_rayctl(*args, stdin=stdin, cwd=REPO)
 
 
 def test_cluster_commands_do_not_import_clients_at_startup() -> None:

@@ -1,4 +1,5 @@
-"""Pure parts of the k8s layer: status view, --wait completion rule, managedFields projection, diff."""
+"""Pure parts of the cluster commands: status view (rayctl.status), --wait completion rule, managedFields
+projection, diff."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import copy
 from typing import Any
 
 from rayctl.k8s.fields import manager_fields, merge_fieldsets, project, strip_server_fields
-from rayctl.k8s.ops import diff_objects
-from rayctl.k8s.status import build_view, diagnose, format_view, pod_problem, progress_line, rollout_done
+from rayctl.status import build_view, diagnose, format_view, pod_problem, progress_line, rollout_done
+from rayctl.workflow.cluster import diff_objects
 
 RS: dict[str, Any] = {
     "apiVersion": "ray.io/v1",

@@ -437,7 +437,7 @@ def test_replicas_with_autoscaling_and_pending_only_cluster() -> None:
 
 def test_toggling_high_throughput_is_predicted_as_a_new_cluster() -> None:
     """serve.highThroughput changes every Ray container's env: the operator builds a new cluster, and diff says so."""
-    from rayctl.core import render_file
+    from rayctl.workflow import render_file
     from tests.conftest import EXAMPLES
 
     live = render_file(EXAMPLES / "hello.yaml").rendered.rayservice

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from rayctl.core import render_file
 from rayctl.validate import serve_keys
+from rayctl.workflow import render_file
 from tests.conftest import EXAMPLES, skip_or_fail
 
 
@@ -42,7 +42,7 @@ def test_examples_pass_rays_serve_schema(ray_schema: Any, spec: Path, profile: s
 def test_ray_schema_errors_are_reported(ray_schema: Any, tmp_path: Path) -> None:
     import yaml
 
-    from rayctl.core import InvalidError, validate_file
+    from rayctl.workflow import InvalidError, validate_file
 
     rs = yaml.safe_load((EXAMPLES.parent / "rendered" / "hello.yaml").read_text())
     config = yaml.safe_load(rs["spec"]["serveConfigV2"])

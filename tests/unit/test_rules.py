@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rayctl.core import InvalidError, render_file, validate_file
+from rayctl.workflow import InvalidError, render_file, validate_file
+from rayctl.workflow.crds import DirCrds
 from tests.conftest import EXAMPLES, RENDERED
 
 LLAMA70 = EXAMPLES / "llama-70b-tp4.yaml"
@@ -27,7 +28,7 @@ ERRORS = [
                                      "serve.applications[0].deployments.Hello.rayActorOptions.numCpus=2"],
      "serve.applications[0]", "runs in placement bundle 0"),
     ("bundle-fits-no-group", HELLO, ["serve.applications[0].deployments.Hello.placementGroupBundles=[{CPU: 64}]"],
-     "serve.applications[0]", "fits no worker group"),
+     "serve.applications[0]", "fits no Ray node"),
     ("custom-resource-missing", HELLO, ["serve.applications[0].deployments.Hello.rayActorOptions.resources={tpu: 1}"],
      "serve.applications[0]", "short of tpu"),
     ("strict-pack-sum", HELLO, ["serve.applications[0].deployments.Hello.placementGroupBundles=[{CPU: 1}, {CPU: 1.5}]",
@@ -57,7 +58,8 @@ def test_examples_have_no_errors(spec: Path) -> None:
 
 
 WARNINGS = [
-    ("image-tag-mismatch", HELLO, ["ray.image=rayproject/ray:2.50.0-py311"], "head", "does not match rayVersion"),
+    ("image-tag-mismatch", HELLO, ["ray.image=rayproject/ray:2.50.0-py311"], "head",
+     "carries Ray 2.50.0, which does not match rayVersion"),
     ("cpu-deployment-on-gpu-group", HELLO, ["workerGroups[0].gpus=1"], "serve.applications[0]",
      "keeps a GPU pod alive"),
     ("batch-cannot-fill", EXAMPLES / "classifier.yaml",
@@ -121,9 +123,9 @@ def test_manifest_rule_errors(tmp_path: Path, mutate: object, path: str, words: 
     assert any(path in e.path and words in e.message for e in errors), [str(e) for e in errors]
 
 
-def test_deprecated_fields_warn(tmp_path: Path) -> None:
+def test_deprecated_fields_warn(tmp_path: Path, crd_dir: Path) -> None:
     path = _manifest(tmp_path, lambda rs: rs["spec"].update(serviceUnhealthySecondThreshold=900))
-    report = validate_file(path, ray_schema=False)
+    report = validate_file(path, crds=DirCrds(crd_dir), ray_schema=False)
     assert any("no-op" in w.message for w in report.warnings)
 
 
@@ -134,7 +136,7 @@ def test_crd_rejects_unknown_and_mistyped_fields(tmp_path: Path, crd_dir: Path) 
         group["maxReplicas"] = "two"
 
     with pytest.raises(InvalidError) as caught:
-        validate_file(_manifest(tmp_path, mutate), crd_dir=crd_dir, ray_schema=False)
+        validate_file(_manifest(tmp_path, mutate), crds=DirCrds(crd_dir), ray_schema=False)
     messages = [str(e) for e in caught.value.report.errors]
     assert any("workerGroupSpecs[0].replica" in m and "did you mean 'replicas'" in m for m in messages), messages
     assert any("workerGroupSpecs[0].maxReplicas" in m and "integer" in m for m in messages), messages
@@ -144,7 +146,7 @@ def test_multi_document_manifest_reports_skipped(tmp_path: Path, crd_dir: Path) 
     path = tmp_path / "multi.yaml"
     config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
     path.write_text(config_map + (RENDERED / "hello.yaml").read_text())
-    report = validate_file(path, crd_dir=crd_dir, ray_schema=False)
+    report = validate_file(path, crds=DirCrds(crd_dir), ray_schema=False)
     assert report.checked == ["RayService/hello"]
     assert report.skipped and report.skipped[0].startswith("ConfigMap/c")
 
@@ -185,7 +187,7 @@ def test_ray_env_wins_over_high_throughput_and_feeds_rayctl_run() -> None:
 
 
 def _llm_manifest(tmp_path: Path, mutate_args: object) -> Path:
-    rs = yaml.safe_load((RENDERED / "llama-8b.yaml").read_text())  # highThroughput: true
+    rs = next(yaml.safe_load_all((RENDERED / "llama-8b.yaml").read_text()))  # highThroughput: true; the RayService
     config = yaml.safe_load(rs["spec"]["serveConfigV2"])
     mutate_args(config["applications"][0]["args"])  # type: ignore[operator]
     rs["spec"]["serveConfigV2"] = yaml.safe_dump(config)
@@ -200,9 +202,10 @@ def _llm_manifest(tmp_path: Path, mutate_args: object) -> Path:
     (lambda a: a.update(ingress_deployment_config={"num_replicas": 2}), "args.ingress_deployment_config",
      "makes the model server the ingress"),
 ], ids=["two-models", "custom-ingress"])
-def test_direct_streaming_limits_llm_apps(tmp_path: Path, mutate: object, path: str, words: str) -> None:
+def test_direct_streaming_limits_llm_apps(tmp_path: Path, crd_dir: Path, mutate: object, path: str,
+                                         words: str) -> None:
     with pytest.raises(InvalidError) as caught:
-        validate_file(_llm_manifest(tmp_path, mutate), ray_schema=False)
+        validate_file(_llm_manifest(tmp_path, mutate), crds=DirCrds(crd_dir), ray_schema=False)
     errors = caught.value.report.errors
     assert any(path in e.path and words in e.message for e in errors), [str(e) for e in errors]
-    assert validate_file(_llm_manifest(tmp_path, lambda a: None), ray_schema=False).ok
+    assert validate_file(_llm_manifest(tmp_path, lambda a: None), crds=DirCrds(crd_dir), ray_schema=False).ok

@@ -7,7 +7,7 @@ import yaml
 
 from rayctl.errors import InputError
 from rayctl.spec import SpecError, load_spec_text
-from rayctl.spec.serve import DeploymentOptions
+from rayctl.spec.deployment import DeploymentOptions
 
 BASE = """\
 name: demo
@@ -78,6 +78,20 @@ INVALID = [
     ("custom-bad-import", spec_with(app={"type": "custom", "importPath": "not a path"}), "importPath", "pattern"),
     ("secret-env-bad-name", spec_with({"ray": {"secretEnv": [{"name": "1X", "secretName": "s", "key": "k"}]}}),
      "ray.secretEnv[0].name", "pattern"),
+    # a number in a string map whose text Helm would write differently (values files hold float64s)
+    ("label-number-trailing-zero", BASE + "labels: {version: 1.10}\n", "labels.version",
+     'read as 1.1 by Helm (values files hold float64s): quote it ("1.10")'),
+    ("label-number-integral-float", BASE + "labels: {v: 2.0}\n", "labels.v", "read as 2 by Helm"),
+    # plain scalars the two YAML readers type differently (a spec is also a Helm values file)
+    ("go-yaml-bool", BASE + "labels: {tier: y}\n", "labels.tier",
+     'a boolean to Helm and kubectl (go-yaml): quote it ("y")'),
+    ("go-yaml-exponent", BASE.replace("    cpu: 4\n", "    cpu: 1e3\n"), "workerGroups[0].cpu",
+     "1e3 is a string to rayctl (YAML 1.1) but a number to Helm"),
+    ("go-yaml-sexagesimal", BASE + "labels: {t: 1:30}\n", "labels.t",
+     "1:30 is a number to rayctl (YAML 1.1) but a string"),
+    ("go-yaml-key", BASE + "annotations: {n: x}\n", "annotations.n", "n is a string to rayctl"),
+    ("start-param-octal", BASE.replace("    memory: 8Gi\n", "    memory: 8Gi\n    rayStartParams: {port: 010}\n"),
+     "workerGroups[0].rayStartParams.port", "read as 8 by Helm"),
 ]
 
 
@@ -125,6 +139,9 @@ VALID = [
     ("autoscaling-auto", spec_with(app={"deployments": {"Hello": {"numReplicas": "auto",
                                                                   "autoscaling": {"maxReplicas": 4}}}})),
     ("numbers-as-strings", spec_with({"labels": {"tier": 1}})),
+    ("numbers-Helm-writes-the-same", BASE + "labels: {a: 0.5, b: 17000000000, c: -3}\n"),
+    ("quoted-number-text", BASE + 'labels: {version: "1.10"}\n'),
+    ("quoted-go-yaml-scalars", BASE + 'labels: {a: "y", b: "1e3", c: "1:30"}\n'),
     ("incremental", spec_with({"upgradeStrategy": {"type": "NewClusterWithIncrementalUpgrade",
                                                    "clusterUpgradeOptions": {"gatewayClassName": "istio"}}})),
     ("gcs-ft", spec_with({"gcsFaultTolerance": {"redisAddress": "redis:6379",
@@ -149,6 +166,18 @@ def test_overrides() -> None:
         load_spec_text(BASE, overrides=["workerGroups[3].replicas=2"])
     with pytest.raises(InputError, match="expected key=value"):
         load_spec_text(BASE, overrides=["replicas"])
+
+
+@pytest.mark.parametrize(("assignment", "field"), [
+    ("workerGroups[0].replicas=x", "workerGroups[0].replicas"),
+    ("ray.env.VERSION=1.10", "ray.env.VERSION"),
+    ('head={"cpu": "x"}', "head.cpu"),
+])
+def test_an_override_error_names_the_flag_not_a_line_of_the_file(assignment: str, field: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(BASE, "spec.yaml", overrides=[assignment])
+    message = str(caught.value)
+    assert f"--set {assignment}: {field}" in message and "spec.yaml:" not in message, message
 
 
 def _models() -> list[type]:
@@ -179,3 +208,16 @@ def test_deployment_options_forbid_snake_case() -> None:
 
     with pytest.raises(ValidationError):
         DeploymentOptions.model_validate({"num_replicas": 1})
+
+
+@pytest.mark.parametrize(("text", "labels", "cpu"), [
+    ("labels: {a: 0.5, b: 17000000000, c: -3}\n", {"a": "0.5", "b": "17000000000", "c": "-3"}, "4"),
+    ('labels: {version: "1.10"}\n', {"version": "1.10"}, "4"),
+])
+def test_numbers_in_strings_are_written_as_helm_writes_them(text: str, labels: dict[str, str], cpu: str) -> None:
+    """Quantities are amounts (`2.0` and `2` are the same, written "2" by both front doors); labels keep their text
+    when Helm reads the same text."""
+    spec = load_spec_text(BASE.replace("    cpu: 4\n", "    cpu: 4.0\n") + text, "spec.yaml")
+    assert spec.labels == labels
+    assert spec.worker_groups[0].cpu == cpu
+

@@ -1,0 +1,73 @@
+"""The typed read-model of a KubeRay RayService (`ray.io/v1`): one reading of a manifest for the validation rules,
+the upgrade planner and `rayctl status`, so they agree by construction.
+
+    model, findings = parse_rayservice(obj)   # never raises: wrong types become findings with field paths
+    for group in model.cluster.workers:
+        group.ray.gpu          # GPUs Ray sees in one pod (KubeRay's ray start rules, rayctl.model.resources)
+        group.pod.gpu          # GPUs one pod reserves on a node (the scheduler's view)
+        group.desired_pods()   # pods the operator creates
+
+Layering: this package reads only rayctl.findings, rayctl.quantity and PyYAML; it never imports validate, render,
+plan, k8s or cli.
+"""
+
+from rayctl.model.defaults import WORKER_GROUP_DEFAULTS, apply_schema_defaults
+from rayctl.model.parse import parse_conditions, parse_raycluster, parse_rayservice
+from rayctl.model.read import Reader
+from rayctl.model.resources import PodRequests, RayResources, is_gpu_resource
+from rayctl.model.types import (
+    HEAD_GROUP,
+    UPGRADE_STRATEGIES,
+    AppStatus,
+    ClusterConfig,
+    Condition,
+    Container,
+    DeploymentStatus,
+    EnvVar,
+    HeadGroup,
+    Metadata,
+    PodTemplate,
+    RayClusterModel,
+    RayServiceModel,
+    RayServiceSpec,
+    RayServiceStatus,
+    ServeApp,
+    ServeConfig,
+    ServiceStatus,
+    UpgradeStrategy,
+    WorkerGroup,
+    find_condition,
+)
+
+__all__ = [
+    "HEAD_GROUP",
+    "UPGRADE_STRATEGIES",
+    "WORKER_GROUP_DEFAULTS",
+    "AppStatus",
+    "ClusterConfig",
+    "Condition",
+    "Container",
+    "DeploymentStatus",
+    "EnvVar",
+    "HeadGroup",
+    "Metadata",
+    "PodRequests",
+    "PodTemplate",
+    "RayClusterModel",
+    "RayResources",
+    "RayServiceModel",
+    "RayServiceSpec",
+    "RayServiceStatus",
+    "Reader",
+    "ServeApp",
+    "ServeConfig",
+    "ServiceStatus",
+    "UpgradeStrategy",
+    "WorkerGroup",
+    "apply_schema_defaults",
+    "find_condition",
+    "is_gpu_resource",
+    "parse_conditions",
+    "parse_raycluster",
+    "parse_rayservice",
+]
