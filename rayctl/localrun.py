@@ -646,7 +646,11 @@ def run(
         if smoke_test:
             smoke(cfg, url_host, local.port, out)
         elif block:
-            err("serving; press Ctrl-C to stop")
+            if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+                # started in the background of a non-interactive shell (`cmd &`, nohup): Ctrl-C never arrives
+                err(f"serving; stop with `kill {os.getpid()}` (SIGINT is ignored in this process)")
+            else:
+                err("serving; press Ctrl-C to stop")
             while True:
                 time.sleep(3600)
         return 0

@@ -59,6 +59,9 @@ def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = 
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl-C as from a terminal: a shell's background job (`make`'s parallel suites run pytest with `&`) starts
+        # with SIGINT ignored, and Python then never raises KeyboardInterrupt in the child.
+        preexec_fn=_sigint_default,
         env={**os.environ, **(env or {})},
     )
     try:
@@ -74,6 +77,10 @@ def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def ctrl_c(proc: subprocess.Popen[str]) -> str:
