@@ -43,6 +43,9 @@ _RAY_SCHEMA_FINDINGS: dict[str, list[tuple[str, str]]] = {}
 their Serve config, and Ray's validation is the slowest check."""
 
 
+_CACHED_CONFIGS = 256
+"""At most this many Serve configs' findings are kept (a file repeats a few configs, not thousands)."""
+
 _KEYED_NODES = 50_000
 """Configs larger than this (counted with shared aliases expanded) are not cached: their key would cost more than
 the check, and an alias bomb's key would never finish."""
@@ -77,6 +80,8 @@ def _ray_schema_check(config: dict[str, Any], out: Collector) -> bool:
     if not _ray_schema_findings(config, found):
         return False
     if key is not None:
+        if len(_RAY_SCHEMA_FINDINGS) >= _CACHED_CONFIGS:  # a long-lived caller (a test run, a server) stays bounded
+            _RAY_SCHEMA_FINDINGS.clear()
         _RAY_SCHEMA_FINDINGS[key] = [(f.path, f.message) for f in found.findings]
     out.findings.extend(found.findings)
     return True

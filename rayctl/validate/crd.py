@@ -158,6 +158,8 @@ def check_against_schema(obj: dict[str, Any], schema: dict[str, Any], out: Colle
 
     cached = _SCHEMA_TEXT.get(id(schema))
     if cached is None or cached[0] is not schema:
+        if len(_SCHEMA_TEXT) >= 64:  # a handful of CRD versions per process; bounded for long-lived callers
+            _SCHEMA_TEXT.clear()
         cached = _SCHEMA_TEXT[id(schema)] = (schema, json.dumps(schema, sort_keys=True))
     text = cached[1]
     try:
