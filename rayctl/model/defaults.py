@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rayctl.helm_json import copy_tree
+
 WORKER_GROUP_DEFAULTS: dict[str, int] = {
     "replicas": 0,
     "minReplicas": 0,
@@ -47,17 +49,10 @@ def _walk(value: Any, schema: Any, depth: int) -> Any:
         if isinstance(properties, dict):
             for key, sub in properties.items():
                 if key not in out and isinstance(sub, dict) and "default" in sub:
-                    out[key] = _walk(_copy(sub["default"]), sub, depth + 1)
+                    out[key] = _walk(copy_tree(sub["default"]), sub, depth + 1)
         return out
     if isinstance(value, list):
         items = schema.get("items")
         return [_walk(item, items, depth + 1) for item in value]
     return value
 
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
