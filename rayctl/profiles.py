@@ -76,18 +76,29 @@ def _scaled_resources(spec: DeploymentSpec, settings: CpuProfileSettings) -> tup
         pods.append((1, spec.autoscaling.cpu, spec.autoscaling.memory))
     pods += [(g.replicas * g.num_of_hosts, g.cpu, g.memory) for g in spec.worker_groups]
     counted = sum(count for count, _, _ in pods)
-    for what, floor, budget, units in (("cpu", settings.min_pod_cpu, settings.budget.cpu, _millis),
-                                       ("memory", settings.min_pod_memory, settings.budget.memory, _mebibytes)):
+    for what, floor, cap, budget, units in (
+        ("cpu", settings.min_pod_cpu, settings.max_pod_cpu, settings.budget.cpu, _millis),
+        ("memory", settings.min_pod_memory, settings.max_pod_memory, settings.budget.memory, _mebibytes),
+    ):
+        field = what.capitalize()
+        if units(cap) < units(floor):
+            raise InputError(
+                f"cpuProfile.maxPod{field}: {cap} is below cpuProfile.minPod{field} ({floor}): raise "
+                f"cpuProfile.maxPod{field} or lower cpuProfile.minPod{field}"
+            )
         if counted * units(floor) > units(budget):
             raise InputError(
                 f"cpuProfile.budget.{what}: {counted} Ray pods need at least {counted} x {floor}, but the budget is "
                 f"{budget}: raise cpuProfile.budget.{what}, lower cpuProfile.minPod{what.capitalize()}, or lower "
                 "workerGroups[].replicas"
             )
-    cpus = _shares([(c, _millis(cpu)) for c, cpu, _ in pods], _millis(settings.budget.cpu),
-                   _millis(settings.min_pod_cpu))
-    memories = _shares([(c, _mebibytes(mem)) for c, _, mem in pods], _mebibytes(settings.budget.memory),
-                       _mebibytes(settings.min_pod_memory))
+    # Each share is then capped, so that no pod is too large for one node (a budget shared by few pods is not).
+    cpus = [min(share, _millis(settings.max_pod_cpu))
+            for share in _shares([(c, _millis(cpu)) for c, cpu, _ in pods], _millis(settings.budget.cpu),
+                                 _millis(settings.min_pod_cpu))]
+    memories = [min(share, _mebibytes(settings.max_pod_memory))
+                for share in _shares([(c, _mebibytes(mem)) for c, _, mem in pods], _mebibytes(settings.budget.memory),
+                                     _mebibytes(settings.min_pod_memory))]
     # CPU in whole millicores, memory in whole MiB (rounded down, so the sums stay within the budget).
     return [_cpu_text(c) for c in cpus], [_memory_text(m) for m in memories]
 

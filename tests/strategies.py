@@ -496,6 +496,8 @@ def full_specs(draw: st.DrawFn) -> dict[str, Any]:
         _put(settings, "image", _maybe(draw, st.just("rayctl-cpu:2.60.0")))
         _put(settings, "minPodCpu", _maybe(draw, st.sampled_from(["200m", "100m", 0.2])))
         _put(settings, "minPodMemory", _maybe(draw, st.sampled_from(["1536Mi", "1Gi"])))
+        _put(settings, "maxPodCpu", _maybe(draw, st.sampled_from(["1", "700m", "3", 1.5])))
+        _put(settings, "maxPodMemory", _maybe(draw, st.sampled_from(["4Gi", "2Gi", 3 * 2**30])))
         _put(settings, "maxModelLen", _maybe(draw, st.sampled_from([512, 1024, 16])))
         spec["cpuProfile"] = settings
     return spec

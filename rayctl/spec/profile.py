@@ -31,6 +31,14 @@ class CpuProfileSettings(SpecModel):
     min_pod_memory: Quantity = Field(
         "1536Mi", description="The least memory a Ray pod gets (Ray's own processes need about 1 GiB)."
     )
+    max_pod_cpu: Quantity = Field(
+        "1",
+        description="The most CPU one Ray pod requests, so that each pod fits on one node next to Kubernetes' own "
+        "pods (a 2-core kind node keeps about 1 CPU for them) and a new cluster fits beside the old one.",
+    )
+    max_pod_memory: Quantity = Field(
+        "4Gi", description="The most memory one Ray pod requests (half the default budget, so two pods share a node)."
+    )
     max_model_len: int = Field(
         512, ge=16, description="Context length LLM apps are capped to under the CPU profile (small models)."
     )

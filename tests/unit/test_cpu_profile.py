@@ -104,9 +104,34 @@ def test_budget_too_small_is_an_error_naming_the_field() -> None:
 
 
 def test_budget_is_configurable() -> None:
-    rs = _rs(EXAMPLES / "hello.yaml", "cpu", "cpuProfile.budget.cpu=8", "cpuProfile.budget.memory=32Gi")
+    rs = _rs(EXAMPLES / "hello.yaml", "cpu", "cpuProfile.budget.cpu=8", "cpuProfile.budget.memory=32Gi",
+             "cpuProfile.maxPodCpu=4", "cpuProfile.maxPodMemory=8Gi")
     worker = rs["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]
     assert worker["resources"]["requests"] == {"cpu": "2", "memory": "4Gi"}  # fits: left as written
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_no_pod_is_larger_than_one_node_holds(example: Path) -> None:
+    # the kind loop's failure: a 1333m head fitted the budget but neither 2-core node next to Kubernetes' own pods
+    for _, pod in _pods(_rs(example, "cpu")):
+        requests = pod["containers"][0]["resources"]["requests"]
+        assert parse_quantity(requests["cpu"]) <= 1 and parse_quantity(requests["memory"]) <= 4 * 2**30, requests
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    (["cpuProfile.maxPodCpu=500m"], {"cpu": "500m", "memory": "4Gi"}),
+    (["cpuProfile.maxPodMemory=2Gi", "cpuProfile.maxPodCpu=2"], {"cpu": "1333m", "memory": "2Gi"}),
+], ids=["cpu-cap", "memory-cap"])
+def test_per_pod_caps_are_configurable(overrides: list[str], expected: dict[str, str]) -> None:
+    head = _rs(EXAMPLES / "hello.yaml", "cpu", *overrides)["spec"]["rayClusterConfig"]["headGroupSpec"]
+    assert head["template"]["spec"]["containers"][0]["resources"]["requests"] == expected
+
+
+@pytest.mark.parametrize("what", ["Cpu", "Memory"])
+def test_a_cap_below_the_floor_is_an_error_naming_both_fields(what: str) -> None:
+    value = "100m" if what == "Cpu" else "1Gi"
+    with pytest.raises(InputError, match=rf"cpuProfile\.maxPod{what}: {value} is below cpuProfile\.minPod{what}"):
+        render_file(EXAMPLES / "hello.yaml", profile="cpu", overrides=[f"cpuProfile.maxPod{what}={value}"])
 
 
 @pytest.mark.parametrize(("extra", "expected"), [

@@ -20,12 +20,16 @@ cpuProfile.budget with the same integer arithmetic (millicores, MiB).
 {{- end -}}
 {{- $counted := 0 -}}
 {{- range $pod := $pods -}}{{- $counted = add $counted (index $pod 0) -}}{{- end -}}
-{{- $cpu := dict "what" "cpu" "floor" $settings.minPodCpu "budget" $settings.budget.cpu "units" "rayservice.millicores" "field" "Cpu" "index" 1 -}}
-{{- $memory := dict "what" "memory" "floor" $settings.minPodMemory "budget" $settings.budget.memory "units" "rayservice.mebibytes" "field" "Memory" "index" 2 -}}
+{{- $cpu := dict "what" "cpu" "floor" $settings.minPodCpu "cap" $settings.maxPodCpu "budget" $settings.budget.cpu "units" "rayservice.millicores" "field" "Cpu" "index" 1 -}}
+{{- $memory := dict "what" "memory" "floor" $settings.minPodMemory "cap" $settings.maxPodMemory "budget" $settings.budget.memory "units" "rayservice.mebibytes" "field" "Memory" "index" 2 -}}
 {{- $shared := dict -}}
 {{- range $axis := list $cpu $memory -}}
   {{- $floor := include $axis.units $axis.floor | atoi -}}
   {{- $budget := include $axis.units $axis.budget | atoi -}}
+  {{- $cap := include $axis.units $axis.cap | atoi -}}
+  {{- if lt $cap $floor -}}
+    {{- fail (printf "cpuProfile.maxPod%s: %s is below cpuProfile.minPod%s (%s): raise cpuProfile.maxPod%s or lower cpuProfile.minPod%s" $axis.field $axis.cap $axis.field $axis.floor $axis.field $axis.field) -}}
+  {{- end -}}
   {{- if gt (mul $counted $floor) $budget -}}
     {{- fail (printf "cpuProfile.budget.%s: %d Ray pods need at least %d x %s, but the budget is %s: raise cpuProfile.budget.%s, lower cpuProfile.minPod%s, or lower workerGroups[].replicas" $axis.what $counted $counted $axis.floor $axis.budget $axis.what $axis.field) -}}
   {{- end -}}
@@ -35,7 +39,10 @@ cpuProfile.budget with the same integer arithmetic (millicores, MiB).
   {{- end -}}
   {{- $out := dict -}}
   {{- $_ := include "rayservice.shares" (dict "sizes" $sizes "budget" $budget "floor" $floor "out" $out) -}}
-  {{- $_ = set $shared $axis.what $out.shares -}}
+  {{- /* each share capped, so that no pod is too large for one node */ -}}
+  {{- $capped := list -}}
+  {{- range $share := $out.shares -}}{{- $capped = append $capped (min $share $cap) -}}{{- end -}}
+  {{- $_ = set $shared $axis.what $capped -}}
 {{- end -}}
 {{- $cpus := list -}}
 {{- range $millis := $shared.cpu -}}
