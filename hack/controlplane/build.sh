@@ -207,6 +207,8 @@ build_one() {
   esac
 }
 
+# shellcheck source=hack/timed.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../timed.sh"
 names=("$@")
 [[ ${#names[@]} -eq 0 ]] && names=("${ALL[@]}")
 for name in "${names[@]}"; do version_of "$name" >/dev/null || exit 2; done
@@ -218,17 +220,8 @@ for name in "${names[@]}"; do
 done
 if [[ ${#missing_k8s[@]} -gt 1 ]]; then
   echo "build.sh: building ${missing_k8s[*]} $K8S_VERSION in one go build ..."
-  start=$(date +%s)
-  set +e
-  (set -e; build_k8s_all "${missing_k8s[@]}")
-  rc=$?
-  set -e
-  if [[ $rc == 0 ]]; then
-    echo "build.sh: TIMING ${missing_k8s[*]} $K8S_VERSION: $(( $(date +%s) - start ))s"
-  else
-    echo "build.sh: FAILED ${missing_k8s[*]} $K8S_VERSION after $(( $(date +%s) - start ))s" >&2
-    failed+=("${missing_k8s[@]}")
-  fi
+  run_timed "${missing_k8s[*]}" "$K8S_VERSION" build_k8s_all "${missing_k8s[@]}"
+  [[ $TIMED_RC == 0 ]] || failed+=("${missing_k8s[@]}")
 fi
 for name in "${names[@]}"; do
   if [[ " ${failed[*]} " == *" $name "* ]]; then continue; fi
@@ -239,16 +232,8 @@ for name in "${names[@]}"; do
     continue
   fi
   echo "build.sh: building $name $(version_of "$name") ..."
-  start=$(date +%s)
-  # A subshell outside any `if`, so that `set -e` really applies inside the build functions.
-  set +e
-  (set -e; build_one "$name")
-  rc=$?
-  set -e
-  if [[ $rc == 0 ]]; then
-    echo "build.sh: TIMING $name $(version_of "$name"): $(( $(date +%s) - start ))s"
-  else
-    echo "build.sh: FAILED $name $(version_of "$name") after $(( $(date +%s) - start ))s" >&2
+  run_timed "$name" "$(version_of "$name")" build_one "$name"
+  if [[ $TIMED_RC != 0 ]]; then
     if [[ $name == kuberay-operator ]]; then
       echo "build.sh: (if the proxy refuses this version, RAYCTL_KUBERAY_VERSION=vX.Y.Z selects another real" \
         "operator release for build.sh, tests/e2e/controlplane.py and the e2e tests)" >&2

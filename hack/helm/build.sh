@@ -196,6 +196,8 @@ ensure_side_files() {
   esac
 }
 
+# shellcheck source=hack/timed.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../timed.sh"
 names=("$@")
 [[ ${#names[@]} -eq 0 ]] && names=("${ALL[@]}")
 for name in "${names[@]}"; do version_of "$name" >/dev/null; done
@@ -206,24 +208,14 @@ for name in "${names[@]}"; do
     echo "build.sh: $name $(version_of "$name"): cached at $target"
     set +e
     (set -e; ensure_side_files "$name")
-    rc=$?
+    side_rc=$?
     set -e
-    [[ $rc == 0 ]] || failed+=("$name-files")
+    [[ $side_rc == 0 ]] || failed+=("$name-files")
     continue
   fi
   echo "build.sh: building $name $(version_of "$name") ..."
-  start=$(date +%s)
-  # A subshell outside any `if`, so that `set -e` really applies inside the build functions.
-  set +e
-  (set -e; build_one "$name")
-  rc=$?
-  set -e
-  if [[ $rc == 0 ]]; then
-    echo "build.sh: TIMING $name $(version_of "$name"): $(( $(date +%s) - start ))s"
-  else
-    echo "build.sh: FAILED $name $(version_of "$name") after $(( $(date +%s) - start ))s" >&2
-    failed+=("$name")
-  fi
+  run_timed "$name" "$(version_of "$name")" build_one "$name"
+  [[ $TIMED_RC == 0 ]] || failed+=("$name")
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "build.sh: failed: ${failed[*]}" >&2
