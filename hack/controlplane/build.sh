@@ -56,25 +56,13 @@ if [[ "${1:-}" == "--print-paths" ]]; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build.sh: 'go' not found in PATH (need go >= 1.26)" >&2; exit 1; }
-export GOMODCACHE="$CACHE/go/mod"
-export GOCACHE="$CACHE/go/build-cache"
-export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
-export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-mkdir -p "$BIN" "$WORK" "$GOMODCACHE" "$GOCACHE"
+# shellcheck source=hack/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../gobuild.sh"
+go_env
 NICE=(nice -n 10)
 BUILD_FLAGS=(-trimpath -ldflags="-s -w")
 
 target_of() { echo "$BIN/$1-$(version_of "$1")/$1"; }
-
-# install_built NAME TMPFILE: move a freshly built binary into its versioned dir atomically.
-install_built() {
-  local dest; dest="$(target_of "$1")"
-  mkdir -p "$(dirname "$dest")"
-  chmod 0755 "$2"
-  mv -f "$2" "$dest"
-  echo "build.sh: installed $dest"
-}
 
 # k8s_wrapper: a throwaway module that requires k8s.io/kubernetes and maps every k8s.io/* staging module
 # (k/k's go.mod points them at ./staging/...) to its published version. The replace list comes from k/k's
@@ -207,8 +195,6 @@ build_one() {
   esac
 }
 
-# shellcheck source=hack/timed.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../timed.sh"
 names=("$@")
 [[ ${#names[@]} -eq 0 ]] && names=("${ALL[@]}")
 for name in "${names[@]}"; do version_of "$name" >/dev/null || exit 2; done

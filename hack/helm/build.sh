@@ -68,22 +68,10 @@ if [[ "${1:-}" == "--print-paths" ]]; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build.sh: 'go' not found in PATH (need go >= 1.26)" >&2; exit 1; }
-export GOMODCACHE="$CACHE/go/mod"
-export GOCACHE="$CACHE/go/build-cache"
-export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
-export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-mkdir -p "$BIN" "$WORK" "$GOMODCACHE" "$GOCACHE"
+# shellcheck source=hack/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../gobuild.sh"
+go_env
 NICE=(nice -n 10)
-
-# install_built NAME TMPFILE: move a freshly built binary into its versioned dir atomically.
-install_built() {
-  local dest; dest="$(target_of "$1")"
-  mkdir -p "$(dirname "$dest")"
-  chmod 0755 "$2"
-  mv -f "$2" "$dest"
-  echo "build.sh: installed $dest"
-}
 
 # module_dir MODULE@VERSION: download a module (read-only, into GOMODCACHE) and print its source dir.
 module_dir() {
@@ -196,8 +184,6 @@ ensure_side_files() {
   esac
 }
 
-# shellcheck source=hack/timed.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../timed.sh"
 names=("$@")
 [[ ${#names[@]} -eq 0 ]] && names=("${ALL[@]}")
 for name in "${names[@]}"; do version_of "$name" >/dev/null; done
