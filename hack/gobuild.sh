@@ -20,6 +20,22 @@ install_built() {
   echo "build.sh: installed $dest"
 }
 
+# go_install NAME PKG@VERSION [GO FLAGS...]: modules without replace directives build directly with go install
+# (into a temp GOBIN, then install_built); NICE (an array, may be empty) prefixes the build.
+go_install() {
+  local name="$1" pkg="$2" gobin
+  shift 2
+  gobin="$(mktemp -d "$WORK/.gobin.XXXXXX")"
+  if ! GOBIN="$gobin" "${NICE[@]}" go install "$@" "$pkg"; then
+    rm -rf "$gobin"
+    return 1
+  fi
+  local built; built="$(find "$gobin" -maxdepth 1 -type f | head -1)"
+  [[ -n "$built" ]] || { echo "build.sh: go install $pkg produced no binary" >&2; rm -rf "$gobin"; return 1; }
+  install_built "$name" "$built"
+  rm -rf "$gobin"
+}
+
 # run_timed WHAT VERSION COMMAND [ARGS...]: runs COMMAND in a subshell with `set -e` really in force, prints
 # "build.sh: TIMING ..." or "build.sh: FAILED ...", and leaves its exit status in TIMED_RC (it always returns 0, so
 # that callers under `set -e` go on to the next tool and report every failure at the end).

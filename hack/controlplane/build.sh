@@ -150,20 +150,6 @@ build_etcd() {
   install_built etcd "$tmp"
 }
 
-# go_install NAME PKG@VERSION: modules without replace directives build directly with go install.
-go_install() {
-  local name="$1" pkg="$2" gobin
-  gobin="$(mktemp -d "$WORK/.gobin.XXXXXX")"
-  if ! GOBIN="$gobin" "${NICE[@]}" go install "${BUILD_FLAGS[@]}" "$pkg"; then
-    rm -rf "$gobin"
-    return 1
-  fi
-  local built; built="$(find "$gobin" -maxdepth 1 -type f | head -1)"
-  [[ -n "$built" ]] || { echo "build.sh: go install $pkg produced no binary" >&2; rm -rf "$gobin"; return 1; }
-  install_built "$name" "$built"
-  rm -rf "$gobin"
-}
-
 # kwok needs its lifecycle stages in --config; copy kwok's own default stages (the set kwokctl uses:
 # node-initialize, node-heartbeat-with-lease, pod-ready, pod-complete, pod-delete) from the pinned module.
 ensure_kwok_stages() {
@@ -189,9 +175,9 @@ build_one() {
   case "$1" in
     kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubeadm|kubectl|kube-proxy) build_k8s_all "$1" ;;
     etcd) build_etcd ;;
-    kwok) go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" && ensure_kwok_stages ;;
+    kwok) go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "${BUILD_FLAGS[@]}" && ensure_kwok_stages ;;
     # the module root is package main; the binary is named after the last path element (ray-operator)
-    kuberay-operator) go_install kuberay-operator "github.com/ray-project/kuberay/ray-operator@$KUBERAY_VERSION" ;;
+    kuberay-operator) go_install kuberay-operator "github.com/ray-project/kuberay/ray-operator@$KUBERAY_VERSION" "${BUILD_FLAGS[@]}" ;;
   esac
 }
 

@@ -81,26 +81,11 @@ module_dir() {
   echo "$dir"
 }
 
-# go_install NAME PKG@VERSION LDFLAGS: modules without replace directives build directly with go install
-# (which also asks the proxy for the module's version list).
-go_install() {
-  local name="$1" pkg="$2" ldflags="$3" gobin
-  gobin="$(mktemp -d "$WORK/.gobin.XXXXXX")"
-  if ! GOBIN="$gobin" "${NICE[@]}" go install -trimpath -ldflags="$ldflags" "$pkg"; then
-    rm -rf "$gobin"
-    return 1
-  fi
-  local built; built="$(find "$gobin" -maxdepth 1 -type f | head -1)"
-  [[ -n "$built" ]] || { echo "build.sh: go install $pkg produced no binary" >&2; rm -rf "$gobin"; return 1; }
-  install_built "$name" "$built"
-  rm -rf "$gobin"
-}
-
 build_helm() {
   # Same ldflags as Helm's Makefile for a tagged release (version without "+unreleased" metadata), so that
   # `helm version` reports v4.3.1 and `ct` (which asks `helm version --template '{{ .Version }}'`) sees it.
-  go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
-    "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+  go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" -trimpath \
+    "-ldflags=-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
 }
 
 build_helm_unittest() {
