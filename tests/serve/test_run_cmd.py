@@ -48,8 +48,8 @@ def rayctl(*args: str, timeout: float = 600, env: dict[str, str] | None = None) 
 
 
 @contextmanager
-def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = None,
-                             timeout: float = 600) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = None, timeout: float = 600,
+                             sigint_ignored: bool = False) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`rayctl run ARGS` as a user runs it in a terminal (its own process group, so Ctrl-C reaches Ray's processes
     too); yields (process, the URL line of `app`) once rayctl prints it; kills the group if the test fails."""
     proc = subprocess.Popen(
@@ -61,7 +61,7 @@ def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = 
         start_new_session=True,
         # Ctrl-C as from a terminal: a shell's background job (`make`'s parallel suites run pytest with `&`) starts
         # with SIGINT ignored, and Python then never raises KeyboardInterrupt in the child.
-        preexec_fn=_sigint_default,
+        preexec_fn=_sigint_ignored if sigint_ignored else _sigint_default,
         env={**os.environ, **(env or {})},
     )
     try:
@@ -81,6 +81,10 @@ def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = 
 
 def _sigint_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _sigint_ignored() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def ctrl_c(proc: subprocess.Popen[str]) -> str:
@@ -165,6 +169,28 @@ def test_ctrl_c_shuts_down_cleanly(serve_deps: None, hello_config: Path) -> None
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/hi", timeout=30) as resp:
             assert json.loads(resp.read()) == {"message": "hello from rayctl run"}
         stderr = ctrl_c(proc)
+        assert "shutting down" in stderr and "stopped" in stderr
+        assert not _port_open(port)
+
+
+def test_started_with_sigint_ignored_it_says_how_to_stop_and_sigterm_stops_it(serve_deps: None,
+                                                                              hello_config: Path) -> None:
+    """`rayctl run ... &` in a script (or nohup) starts with SIGINT ignored: Ctrl-C cannot stop it, so rayctl says to
+    use kill, and SIGTERM shuts Serve and Ray down as Ctrl-C would."""
+    port = _free_port()
+    with rayctl_run_in_background("--serve-config", str(hello_config), "--port", str(port), app="hi",
+                                  sigint_ignored=True) as (proc, line):
+        assert line == f"hi: GET http://127.0.0.1:{port}/hi", line
+        assert proc.stderr is not None
+        before = ""
+        while not before.endswith("\n") or "serving;" not in before.splitlines()[-1]:  # printed after the URLs
+            chunk = proc.stderr.readline()
+            assert chunk, before[-3000:]
+            before += chunk
+        assert before.splitlines()[-1] == f"serving; stop with `kill {proc.pid}` (SIGINT is ignored in this process)"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=180)
+        assert proc.returncode == 130, stderr[-3000:]
         assert "shutting down" in stderr and "stopped" in stderr
         assert not _port_open(port)
 
