@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -61,7 +62,8 @@ def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = 
         start_new_session=True,
         # Ctrl-C as from a terminal: a shell's background job (`make`'s parallel suites run pytest with `&`) starts
         # with SIGINT ignored, and Python then never raises KeyboardInterrupt in the child.
-        preexec_fn=_sigint_ignored if sigint_ignored else _sigint_default,
+        preexec_fn=functools.partial(signal.signal, signal.SIGINT,
+                                     signal.SIG_IGN if sigint_ignored else signal.SIG_DFL),
         env={**os.environ, **(env or {})},
     )
     try:
@@ -77,14 +79,6 @@ def rayctl_run_in_background(*args: str, app: str, env: dict[str, str] | None = 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-
-
-def _sigint_default() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _sigint_ignored() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def ctrl_c(proc: subprocess.Popen[str]) -> str:
@@ -182,12 +176,11 @@ def test_started_with_sigint_ignored_it_says_how_to_stop_and_sigterm_stops_it(se
                                   sigint_ignored=True) as (proc, line):
         assert line == f"hi: GET http://127.0.0.1:{port}/hi", line
         assert proc.stderr is not None
-        before = ""
-        while not before.endswith("\n") or "serving;" not in before.splitlines()[-1]:  # printed after the URLs
-            chunk = proc.stderr.readline()
-            assert chunk, before[-3000:]
-            before += chunk
-        assert before.splitlines()[-1] == f"serving; stop with `kill {proc.pid}` (SIGINT is ignored in this process)"
+        seen: list[str] = []
+        while not seen or not seen[-1].startswith("serving;"):  # printed after the URLs
+            seen.append(proc.stderr.readline())
+            assert seen[-1], "".join(seen)[-3000:]
+        assert seen[-1] == f"serving; stop with `kill {proc.pid}` (SIGINT is ignored in this process)\n"
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=180)
         assert proc.returncode == 130, stderr[-3000:]
