@@ -75,10 +75,14 @@ def _scaled_resources(spec: DeploymentSpec, settings: CpuProfileSettings) -> tup
     if spec.autoscaling.enabled:
         pods.append((1, spec.autoscaling.cpu, spec.autoscaling.memory))
     pods += [(g.replicas * g.num_of_hosts, g.cpu, g.memory) for g in spec.worker_groups]
-    counted = sum(count for count, _, _ in pods)
-    for what, floor, cap, budget, units in (
-        ("cpu", settings.min_pod_cpu, settings.max_pod_cpu, settings.budget.cpu, _millis),
-        ("memory", settings.min_pod_memory, settings.max_pod_memory, settings.budget.memory, _mebibytes),
+    counts = [count for count, _, _ in pods]
+    counted = sum(counts)
+    shared: dict[str, list[int]] = {}
+    for what, sizes, floor, cap, budget, units in (
+        ("cpu", [cpu for _, cpu, _ in pods], settings.min_pod_cpu, settings.max_pod_cpu, settings.budget.cpu,
+         _millis),
+        ("memory", [mem for _, _, mem in pods], settings.min_pod_memory, settings.max_pod_memory,
+         settings.budget.memory, _mebibytes),
     ):
         field = what.capitalize()
         if units(cap) < units(floor):
@@ -89,18 +93,15 @@ def _scaled_resources(spec: DeploymentSpec, settings: CpuProfileSettings) -> tup
         if counted * units(floor) > units(budget):
             raise InputError(
                 f"cpuProfile.budget.{what}: {counted} Ray pods need at least {counted} x {floor}, but the budget is "
-                f"{budget}: raise cpuProfile.budget.{what}, lower cpuProfile.minPod{what.capitalize()}, or lower "
+                f"{budget}: raise cpuProfile.budget.{what}, lower cpuProfile.minPod{field}, or lower "
                 "workerGroups[].replicas"
             )
-    # Each share is then capped, so that no pod is too large for one node (a budget shared by few pods is not).
-    cpus = [min(share, _millis(settings.max_pod_cpu))
-            for share in _shares([(c, _millis(cpu)) for c, cpu, _ in pods], _millis(settings.budget.cpu),
-                                 _millis(settings.min_pod_cpu))]
-    memories = [min(share, _mebibytes(settings.max_pod_memory))
-                for share in _shares([(c, _mebibytes(mem)) for c, _, mem in pods], _mebibytes(settings.budget.memory),
-                                     _mebibytes(settings.min_pod_memory))]
+        shares = _shares([(n, units(size)) for n, size in zip(counts, sizes, strict=True)], units(budget),
+                         units(floor))
+        # Each share is then capped, so that no pod is too large for one node (a budget shared by few pods is not).
+        shared[what] = [min(share, units(cap)) for share in shares]
     # CPU in whole millicores, memory in whole MiB (rounded down, so the sums stay within the budget).
-    return [_cpu_text(c) for c in cpus], [_memory_text(m) for m in memories]
+    return [_cpu_text(c) for c in shared["cpu"]], [_memory_text(m) for m in shared["memory"]]
 
 
 def _off_accelerators(selector: dict[str, str]) -> dict[str, str]:
