@@ -52,13 +52,18 @@ SERVE_CONFIG = "spec.serveConfigV2"
 DEPRECATED_SPEC_FIELDS = ("serviceUnhealthySecondThreshold", "deploymentUnhealthySecondThreshold")
 
 
-def parse_rayservice(obj: object, *, source: str = "") -> tuple[RayServiceModel, list[Finding]]:
-    """The typed model of a RayService and the findings (wrong types, unusable values) met on the way."""
+def _object_reader(obj: object, source: str) -> tuple[Collector, Reader, dict[str, Any]]:
+    """The findings, the reader and the top-level mapping of one Kubernetes object (anything else is a finding)."""
     out = Collector(source)
     r = Reader(out)
     if obj is not None and not isinstance(obj, dict):
         r.wrong(ROOT, "a mapping (a Kubernetes object)", obj)
-    top = r.mapping(obj if isinstance(obj, dict) else None, ROOT)
+    return out, r, r.mapping(obj if isinstance(obj, dict) else None, ROOT)
+
+
+def parse_rayservice(obj: object, *, source: str = "") -> tuple[RayServiceModel, list[Finding]]:
+    """The typed model of a RayService and the findings (wrong types, unusable values) met on the way."""
+    out, r, top = _object_reader(obj, source)
     spec = r.mapping(top.get("spec"), "spec")
     upgrade = r.mapping(spec.get("upgradeStrategy"), "spec.upgradeStrategy")
     model = RayServiceModel(
@@ -86,11 +91,7 @@ def parse_rayservice(obj: object, *, source: str = "") -> tuple[RayServiceModel,
 
 def parse_raycluster(obj: object, *, source: str = "") -> tuple[RayClusterModel, list[Finding]]:
     """The typed model of a RayCluster (what the planner and `rayctl status` read of the operator's clusters)."""
-    out = Collector(source)
-    r = Reader(out)
-    if obj is not None and not isinstance(obj, dict):
-        r.wrong(ROOT, "a mapping (a Kubernetes object)", obj)
-    top = r.mapping(obj if isinstance(obj, dict) else None, ROOT)
+    out, r, top = _object_reader(obj, source)
     status = r.mapping(top.get("status"), "status")
     model = RayClusterModel(
         metadata=parse_metadata(top.get("metadata"), "metadata", r),
