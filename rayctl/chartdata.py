@@ -33,7 +33,7 @@ from rayctl.render.context import HEAD_DEFAULT_START_PARAMS, HEAD_PORTS, SPEC_HA
 from rayctl.secrets import chart_rules as secret_rules
 from rayctl.spec import base as spec_base
 from rayctl.spec import model as spec_model
-from rayctl.spec.cluster import RaySettings
+from rayctl.spec.cluster import DRAIN_ENV, DRAIN_GRACE_MARGIN_SECONDS, RaySettings
 from rayctl.spec.docs import spec_models
 from rayctl.spec.inline_secrets import chart_messages as secret_messages
 from rayctl.spec.model import MAX_NAME_LENGTH, DeploymentSpec
@@ -169,6 +169,7 @@ def constants() -> dict[str, Any]:
         "podSelectorLabels": pod_selector_labels("%s"),
         "rayPorts": {str(port): what for port, what in RAY_PORTS.items()},  # serve.httpPort cannot be one of these
         "highThroughputEnv": HIGH_THROUGHPUT_ENV,
+        "drain": {"env": DRAIN_ENV, "graceMarginSeconds": DRAIN_GRACE_MARGIN_SECONDS},  # workerGroups[].drainSeconds
         "tinyModelPath": TINY_MODEL_PATH,
         "cpuImage": _image_template("cpu_image"),
         "gpuImage": _image_template("accelerator_image"),

@@ -168,6 +168,7 @@ def full_worker_group(draw: st.DrawFn, name: str, big: bool) -> dict[str, Any]:
     if draw(st.booleans()):
         group["annotations"] = {"note": draw(tricky_text)}
     _put(group, "idleTimeoutSeconds", _maybe(draw, st.integers(0, 900)))  # kept by full_specs only with v2
+    _put(group, "drainSeconds", _maybe(draw, st.integers(0, 3600)))  # 0: no drain, no grace period written
     if group.get("rayResources") or group.get("acceleratorType"):
         # KubeRay refuses resource fields in both rayStartParams and `resources` (which these render into)
         for key in ("num-cpus", "num-gpus", "memory", "resources"):

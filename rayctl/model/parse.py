@@ -216,6 +216,9 @@ def parse_pod_template(raw: object, path: str, r: Reader, *, needs_container: bo
         containers=containers,
         init_containers=init,
         restart_policy=r.optional_string(spec.get("restartPolicy"), f"{path}.spec.restartPolicy"),
+        termination_grace_period_seconds=r.optional_integer(
+            spec.get("terminationGracePeriodSeconds"), f"{path}.spec.terminationGracePeriodSeconds", low=0,
+            high=INT64_MAX),
     )
 
 

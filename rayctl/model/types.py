@@ -72,6 +72,7 @@ class PodTemplate:
     containers: tuple[Container, ...] = ()
     init_containers: tuple[Container, ...] = ()
     restart_policy: str | None = None
+    termination_grace_period_seconds: int | None = None  # None: Kubernetes' default, 30
 
     @property
     def ray_container(self) -> Container | None:

@@ -16,7 +16,7 @@ from rayctl.helm_json import helm_sha256
 from rayctl.monitoring import container_metrics_ports, monitoring_objects, pod_selector_labels
 from rayctl.render.serve_config import serve_config
 from rayctl.spec.base import Toleration
-from rayctl.spec.cluster import WorkerGroup
+from rayctl.spec.cluster import DRAIN_ENV, WorkerGroup
 from rayctl.spec.model import DeploymentSpec
 
 HEAD_DEFAULT_START_PARAMS = {"num-cpus": "0", "num-gpus": "0", "dashboard-host": "0.0.0.0"}
@@ -91,7 +91,7 @@ def ray_container(spec: DeploymentSpec, *, name: str, image: str, ports: list[di
 
 def pod_template(spec: DeploymentSpec, *, labels: dict[str, str], annotations: dict[str, str],
                  node_selector: dict[str, str], tolerations: list[Toleration], container: dict[str, Any],
-                 volumes: list[dict[str, Any]]) -> dict[str, Any]:
+                 volumes: list[dict[str, Any]], termination_grace_period_seconds: int | None = None) -> dict[str, Any]:
     return {
         "labels": _sorted(labels),
         "annotations": _sorted(annotations),
@@ -99,6 +99,7 @@ def pod_template(spec: DeploymentSpec, *, labels: dict[str, str], annotations: d
         "imagePullSecrets": [{"name": n} for n in spec.ray.image_pull_secrets],
         "nodeSelector": _sorted(node_selector),
         "tolerations": _tolerations(tolerations),
+        "terminationGracePeriodSeconds": termination_grace_period_seconds,
         "container": container,
         "volumes": volumes,
     }
@@ -137,6 +138,8 @@ def worker_group(spec: DeploymentSpec, group: WorkerGroup) -> dict[str, Any]:
     container = ray_container(spec, name="ray-worker", image=image,
                               ports=container_metrics_ports("worker", spec.serve.high_throughput),
                               resources=resources(group.cpu, group.memory, extra), volume_mounts=mounts)
+    # after the shared env: RaySettings rejects this name in ray.env, so it is never there twice
+    container["env"] = [*container["env"], {"name": DRAIN_ENV, "value": str(group.drain_seconds)}]
     ray_resources = {k: ray_resource_text(v) for k, v in group.ray_resources.items()}
     labels = {**group.labels, **pod_selector_labels(spec.name)}
     if group.accelerator_type:
@@ -153,7 +156,8 @@ def worker_group(spec: DeploymentSpec, group: WorkerGroup) -> dict[str, Any]:
         "resources": _sorted(ray_resources),
         "template": pod_template(spec, labels=labels, annotations=group.annotations,
                                  node_selector=group.node_selector, tolerations=group.tolerations,
-                                 container=container, volumes=volumes),
+                                 container=container, volumes=volumes,
+                                 termination_grace_period_seconds=group.termination_grace_period_seconds),
     }
 
 

@@ -19,6 +19,13 @@ from rayctl.spec.base import (
     Toleration,
 )
 
+DRAIN_ENV = "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"
+"""Ray (2.60) drains its node on SIGTERM for up to this many seconds: Serve starts replacements for the node's
+replicas elsewhere and lets its proxy and replicas finish in-flight requests before the processes stop."""
+
+DRAIN_GRACE_MARGIN_SECONDS = 15
+"""terminationGracePeriodSeconds = drainSeconds + this: room for `ray start` to stop its processes after the drain."""
+
 
 class RaySettings(SpecModel):
     """Ray version, container images and environment shared by every Ray container."""
@@ -58,6 +65,9 @@ class RaySettings(SpecModel):
         if both:
             raise ValueError(f"{', '.join(both)} is set in both env and secretEnv: the container would get two "
                              "entries and the later one silently wins; keep it in secretEnv only")
+        if DRAIN_ENV in self.env or DRAIN_ENV in names:
+            raise ValueError(f"{DRAIN_ENV} is set from workerGroups[].drainSeconds (which also sizes the worker "
+                             "pods' terminationGracePeriodSeconds): set drainSeconds on the groups instead")
         return self
 
     def cpu_image(self) -> str:
@@ -131,6 +141,18 @@ class WorkerGroup(SpecModel):
         None, ge=0, le=INT32_MAX,
         description="Per-group autoscaler idle timeout (overrides `autoscaling.idleTimeoutSeconds`)."
     )
+    drain_seconds: int = Field(
+        120, ge=0, le=3600,
+        description="How long a worker pod being deleted (kubectl delete, node drain, eviction) keeps serving "
+        f"while Ray Serve starts its replicas elsewhere: Ray drains the node on SIGTERM for up to this long "
+        f"(`{DRAIN_ENV}`) and the pod gets `terminationGracePeriodSeconds` = this + {DRAIN_GRACE_MARGIN_SECONDS}. "
+        "A drained node stops as soon as it is idle. Raise it when a replacement replica takes longer to start "
+        "(a new GPU node, a large model); 0 turns the drain off (Kubernetes' default 30 s grace, then SIGKILL).",
+    )
+
+    @property
+    def termination_grace_period_seconds(self) -> int | None:
+        return self.drain_seconds + DRAIN_GRACE_MARGIN_SECONDS if self.drain_seconds else None
 
     @property
     def effective_max_replicas(self) -> int:

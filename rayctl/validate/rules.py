@@ -17,6 +17,7 @@ from rayctl.apps.llm import MAX_ENGINE_GPUS
 from rayctl.model import UPGRADE_STRATEGIES, Container, RayResources, RayServiceModel, ServeApp, WorkerGroup
 from rayctl.quantity import format_bytes, parse_quantity
 from rayctl.spec.base import RAY_VERSION
+from rayctl.spec.cluster import DRAIN_ENV, DRAIN_GRACE_MARGIN_SECONDS
 from rayctl.spec.model import MAX_NAME_LENGTH
 from rayctl.spec.serve import HIGH_THROUGHPUT_ENV, HIGH_THROUGHPUT_MIN_RAY, RAY_PORTS, switch_on
 from rayctl.spec.suggest import did_you_mean
@@ -77,6 +78,35 @@ def check_groups(groups: Sequence[WorkerGroup], out: Collector) -> None:
         elif not g.min_replicas <= g.replicas <= g.max_replicas:
             out.error(f"{g.path}.replicas", f"group {g.name!r}: replicas ({g.replicas}) must lie within "
                                             f"minReplicas..maxReplicas ({g.min_replicas}..{g.max_replicas})")
+
+
+KUBERNETES_DEFAULT_GRACE_SECONDS = 30
+RAY_DEFAULT_DRAIN_SECONDS = 30.0  # ray_constants.RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S
+
+
+def check_drain_fits_grace(groups: Sequence[WorkerGroup], out: Collector) -> None:
+    """Ray drains a worker's node on SIGTERM for up to RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S; Kubernetes SIGKILLs the
+    pod terminationGracePeriodSeconds after the SIGTERM. A drain longer than the grace period is cut short, and the
+    replicas still on the node die mid-request, as if no drain had been asked for. Silent when neither is set."""
+    for g in groups:
+        ray = g.template.ray_container
+        text = ray.env_value(DRAIN_ENV) if ray else None
+        grace = g.template.termination_grace_period_seconds
+        if ray is None or (text is None and grace is None):
+            continue
+        try:
+            drain = float(text) if text is not None else RAY_DEFAULT_DRAIN_SECONDS
+        except ValueError:
+            out.error(f"{ray.path}.env", f"{DRAIN_ENV}={text!r} is not a number of seconds: Ray would fail to start")
+            continue
+        limit = KUBERNETES_DEFAULT_GRACE_SECONDS if grace is None else grace
+        if drain > 0 and limit < drain:  # equal (Ray's 30 s in Kubernetes' 30 s) is the stock pair: not flagged
+            out.warning(f"{g.template.path}.spec.terminationGracePeriodSeconds",
+                        f"group {g.name!r}: Kubernetes kills the pod {limit}s after SIGTERM"
+                        f"{' (its default)' if grace is None else ''}, but Ray drains the node for up to "
+                        f"{drain:g}s ({DRAIN_ENV}): replicas still on it then die mid-request; set "
+                        f"terminationGracePeriodSeconds to at least {drain + DRAIN_GRACE_MARGIN_SECONDS:g} or lower "
+                        f"the drain (a rayctl spec sets both from workerGroups[].drainSeconds)")
 
 
 def _containers(rs: RayServiceModel) -> Iterator[tuple[int, Container]]:
@@ -622,6 +652,7 @@ def check_rayservice(rs: RayServiceModel, out: Collector) -> None:
     check_metadata(rs, out)
     check_kuberay(rs, out)
     check_groups(rs.cluster.workers, out)
+    check_drain_fits_grace(rs.cluster.workers, out)
     check_images(rs, out)
     check_serve_mode(rs, out)
     serve = rs.spec.serve_config

@@ -150,6 +150,11 @@ CHECK_REJECTS: list[tuple[str, dict[str, Any], Mutation, str, str]] = [
                                                           "secretEnv": [{"name": "T", "secretName": "a", "key": "k"}]}),
      "T is set in both env and secretEnv", "ray: T is set in both env and secretEnv: the container would get two "
      "entries and the later one silently wins; keep it in secretEnv only"),
+    ("drain-env-by-hand", HELLO, lambda s: s.update(ray={"secretEnv": [
+        {"name": "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "secretName": "a", "key": "k"}]}),
+     "set drainSeconds on the groups instead", "ray: RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S is set from "
+     "workerGroups[].drainSeconds (which also sizes the worker pods' terminationGracePeriodSeconds): set "
+     "drainSeconds on the groups instead"),
     ("http-port-is-ray-metrics", HELLO, lambda s: s["serve"].update(httpPort=8080), "httpPort 8080 is the port of",
      "serve: httpPort 8080 is the port of Ray's metrics export (--metrics-export-port, KubeRay's default): Serve's "
      "proxy could not bind it; pick another (8000 is Serve's default)"),

@@ -14,6 +14,7 @@ Timings (dockerd start -> Ready, cold and warm) go to stderr and to $RAYCTL_CACH
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT, kuberay_crd_dir, skip_or_fail
 
@@ -42,10 +44,39 @@ UP_TIMEOUT = os.environ.get("RAYCTL_KIND_UP_TIMEOUT", "15m")
 # the new RayCluster side by side, and both must fit the two kind nodes next to the control plane's own pods.
 PIPELINE_SETS = ("cpuProfile.budget.cpu=1400m",)
 
+# The repository's kind-config.yaml plus one more worker node. Every kind node advertises all the host's CPUs, so on
+# a 2-core CI host the two nodes of the default config (4 nominal CPUs, ~1.1 of them taken by the control plane's
+# pods) cannot hold the old and the new pipeline RayCluster side by side during a rayClusterConfig upgrade; on an
+# 8-core laptop they can. The extra node costs memory (~0.3 GiB), not CPU time.
+EXTRA_WORKERS = 1
+
+
+def kind_config_with_extra_workers(path: Path) -> Path:
+    config = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
+    workers = [n for n in config["nodes"] if n["role"] == "worker"]
+    assert workers, "kind-config.yaml has no worker node to copy"
+    config["nodes"] += [copy.deepcopy(workers[-1]) for _ in range(EXTRA_WORKERS)]  # no YAML anchors
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+MEASURED: list[str] = []
+"""The LOAD and TIMING lines of the session: pytest shows a passing test's stderr nowhere, so the terminal summary
+prints them (success ratios and timings are what the suite measures, also when everything passed)."""
+
 
 def log(msg: str) -> None:
     sys.stderr.write(f"[kind] {msg}\n")
     sys.stderr.flush()
+    if msg.startswith(("LOAD ", "TIMING ")):
+        MEASURED.append(msg)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if MEASURED:
+        terminalreporter.section("kind: measured")
+        for line in MEASURED:
+            terminalreporter.write_line(line)
 
 
 def free_port() -> int:
@@ -62,6 +93,7 @@ class KindEnv:
     serve_port: int
     dashboard_port: int
     env: dict[str, str]
+    kind_config: Path
     dockerd_started_at: float
     timings: list[dict[str, Any]] = field(default_factory=list)
     cluster: str = CLUSTER
@@ -92,6 +124,7 @@ class KindEnv:
         """`rayctl dev up SPEC` with the offline operator, the local images (the first is ray.image; default: the
         serve CPU image) and this env's ports."""
         args = ["dev", "up", str(spec), "--name", self.cluster, "--kubeconfig", str(self.kubeconfig),
+                "--kind-config", str(self.kind_config),
                 "--node-image", self.images["NODE_IMAGE"], "--operator-image", self.images["OPERATOR_IMAGE"],
                 "--operator-source", self.images["OPERATOR_SOURCE"], "--crd-dir", str(kuberay_crd_dir()),
                 "--code", str(ROOT / "serve_apps"),
@@ -171,7 +204,8 @@ def kind_env() -> Iterator[KindEnv]:
         for tool in ("KIND", "KUBECTL"):
             env["PATH"] = os.pathsep.join([str(Path(images[tool]).parent), env["PATH"]])
         kenv = KindEnv(images=images, kubeconfig=workdir / "kubeconfig", workdir=workdir, serve_port=free_port(),
-                       dashboard_port=free_port(), env=env, dockerd_started_at=t_dockerd)
+                       dashboard_port=free_port(), env=env, dockerd_started_at=t_dockerd,
+                       kind_config=kind_config_with_extra_workers(workdir / "kind-config.yaml"))
         yield kenv
         with (logs / "timings.jsonl").open("a") as f:
             for t in kenv.timings:

@@ -79,6 +79,25 @@ def test_gpu_workers_request_equals_limit() -> None:
     assert group["resources"] == {"accelerator_type:A100": "1"}
 
 
+@pytest.mark.parametrize(("override", "env_value", "grace"), [
+    ((), "120", 135),  # the default: 2 minutes for Serve to start replacements, plus ray start's own shutdown
+    (("workerGroups[0].drainSeconds=600",), "600", 615),
+    (("workerGroups[0].drainSeconds=0",), "0", None),  # off: Ray tears down at once, Kubernetes' 30 s default
+])
+def test_worker_pods_drain_their_serve_replicas_before_they_go(
+    override: tuple[str, ...], env_value: str, grace: int | None
+) -> None:
+    rs = render_file(EXAMPLES / "pipeline.yaml", overrides=override).rendered.rayservice
+    cluster = rs["spec"]["rayClusterConfig"]
+    pod = cluster["workerGroupSpecs"][0]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] == env_value
+    assert pod.get("terminationGracePeriodSeconds") == grace
+    head = cluster["headGroupSpec"]["template"]["spec"]  # the head is the cluster: nothing to move it to
+    assert "terminationGracePeriodSeconds" not in head
+    assert all(e["name"] != "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S" for e in head["containers"][0].get("env", []))
+
+
 def test_spec_hash_only_on_rayservice_metadata() -> None:
     """A Serve-only edit must not touch rayClusterConfig, or KubeRay would build a whole new cluster."""
     base = render_file(EXAMPLES / "hello.yaml").rendered.rayservice

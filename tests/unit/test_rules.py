@@ -114,6 +114,58 @@ MANIFEST_ERRORS = [
 ]
 
 
+def _worker(rs: dict) -> dict:  # type: ignore[type-arg]
+    return rs["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]  # type: ignore[no-any-return]
+
+
+def _drain(value: str) -> object:
+    return lambda rs: _ray_container(_worker(rs)).update(env=[{"name": "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S",
+                                                               "value": value}])
+
+
+def _drain_and_grace(value: str, grace: int | None) -> object:
+    def mutate(rs: dict) -> None:  # type: ignore[type-arg]
+        _drain(value)(rs)  # type: ignore[operator]
+        _worker(rs)["template"]["spec"].pop("terminationGracePeriodSeconds", None)
+        if grace is not None:
+            _worker(rs)["template"]["spec"]["terminationGracePeriodSeconds"] = grace
+    return mutate
+
+
+DRAIN_CASES = [
+    # (case id, mutation, warning expected)
+    ("drain-longer-than-grace", _drain_and_grace("120", 60), "Kubernetes kills the pod 60s after SIGTERM"),
+    ("drain-with-default-grace", _drain_and_grace("90", None), "30s after SIGTERM (its default)"),
+    ("ray-default-drain-short-grace", lambda rs: (_ray_container(_worker(rs)).pop("env", None),
+                                                  _worker(rs)["template"]["spec"].update(
+                                                      terminationGracePeriodSeconds=10)),
+     "drains the node for up to 30s"),
+    ("drain-fits", _drain_and_grace("120", 135), None),
+    ("drain-off", _drain_and_grace("0", None), None),
+    ("neither-set", lambda rs: (_ray_container(_worker(rs)).pop("env", None),
+                                _worker(rs)["template"]["spec"].pop("terminationGracePeriodSeconds", None)), None),
+]
+
+
+@pytest.mark.parametrize(("mutate", "words"), [c[1:] for c in DRAIN_CASES], ids=[c[0] for c in DRAIN_CASES])
+def test_a_drain_longer_than_the_grace_period_warns(tmp_path: Path, crd_dir: Path, mutate: object,
+                                                    words: str | None) -> None:
+    report = validate_file(_manifest(tmp_path, mutate), crds=DirCrds(crd_dir), ray_schema=False)
+    found = [w.message for w in report.warnings if w.path.endswith("terminationGracePeriodSeconds")]
+    if words is None:
+        assert not found, found
+    else:
+        assert any(words in m for m in found), [str(f) for f in report.findings]
+        assert any("at least" in m and "workerGroups[].drainSeconds" in m for m in found), found
+
+
+def test_a_drain_that_is_not_a_number_is_an_error(tmp_path: Path, crd_dir: Path) -> None:
+    with pytest.raises(InvalidError) as caught:
+        validate_file(_manifest(tmp_path, _drain("two minutes")), crds=DirCrds(crd_dir), ray_schema=False)
+    assert any("RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S='two minutes' is not a number of seconds" in e.message
+               for e in caught.value.report.errors), [str(e) for e in caught.value.report.errors]
+
+
 @pytest.mark.parametrize(("mutate", "path", "words"), [c[1:] for c in MANIFEST_ERRORS],
                          ids=[c[0] for c in MANIFEST_ERRORS])
 def test_manifest_rule_errors(tmp_path: Path, mutate: object, path: str, words: str) -> None:

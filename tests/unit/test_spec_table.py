@@ -78,6 +78,10 @@ INVALID = [
     ("custom-bad-import", spec_with(app={"type": "custom", "importPath": "not a path"}), "importPath", "pattern"),
     ("secret-env-bad-name", spec_with({"ray": {"secretEnv": [{"name": "1X", "secretName": "s", "key": "k"}]}}),
      "ray.secretEnv[0].name", "pattern"),
+    ("drain-env-by-hand", spec_with({"ray": {"env": {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "60"}}}), "ray",
+     "set drainSeconds on the groups instead"),
+    ("drain-too-long", BASE.replace("    memory: 8Gi\n", "    memory: 8Gi\n    drainSeconds: 3601\n"),
+     "workerGroups[0].drainSeconds", "3600"),
     # a number in a string map whose text Helm would write differently (values files hold float64s)
     ("label-number-trailing-zero", BASE + "labels: {version: 1.10}\n", "labels.version",
      'read as 1.1 by Helm (values files hold float64s): quote it ("1.10")'),

@@ -90,7 +90,7 @@ Every template starts with it; it fails with rayctl's message when the values ar
 {{- range $name := $ray.imagePullSecrets -}}{{- $secrets = append $secrets (dict "name" $name) -}}{{- end -}}
 {{- $tolerations := list -}}
 {{- range $t := .tolerations -}}{{- $tolerations = append $tolerations (include "rayservice.dropNone" $t | fromJson) -}}{{- end -}}
-{{- toJson (dict "labels" .labels "annotations" .annotations "serviceAccountName" $ray.serviceAccountName "imagePullSecrets" $secrets "nodeSelector" .nodeSelector "tolerations" $tolerations "container" .container "volumes" .volumes) -}}
+{{- toJson (dict "labels" .labels "annotations" .annotations "serviceAccountName" $ray.serviceAccountName "imagePullSecrets" $secrets "nodeSelector" .nodeSelector "tolerations" $tolerations "terminationGracePeriodSeconds" .terminationGracePeriodSeconds "container" .container "volumes" .volumes) -}}
 {{- end -}}
 
 {{/* cpu_image / accelerator_image of RaySettings */}}
@@ -143,6 +143,10 @@ Every template starts with it; it fails with rayctl's message when the values ar
 {{- end -}}
 {{- $image := $group.image | default (ternary (include "rayservice.ctx.gpuImage" $ctx) (include "rayservice.ctx.cpuImage" $ctx) (gt $gpus 0)) -}}
 {{- $container := include "rayservice.ctx.rayContainer" (dict "ctx" $ctx "name" "ray-worker" "image" $image "ports" (include "rayservice.ctx.metricsPorts" (list $ctx "worker") | fromJsonArray) "resources" (include "rayservice.ctx.resources" (list $group.cpu $group.memory $extra) | fromJson) "volumeMounts" $mounts) | fromJson -}}
+{{- /* after the shared env: the spec rejects this name in ray.env, so it is never there twice */ -}}
+{{- $drain := int64 $group.drainSeconds -}}
+{{- $_ := set $container "env" (append $container.env (dict "name" $ctx.doc.constants.drain.env "value" (printf "%d" $drain))) -}}
+{{- $grace := ternary (add $drain $ctx.doc.constants.drain.graceMarginSeconds) nil (gt $drain 0) -}}
 {{- $rayResources := dict -}}
 {{- range $key, $value := $group.rayResources -}}{{- $_ := set $rayResources $key (include "rayservice.resourceText" $value) -}}{{- end -}}
 {{- $labels := merge (include "rayservice.ctx.podSelectorLabels" $ctx | fromJson) (deepCopy $group.labels) -}}
@@ -150,7 +154,7 @@ Every template starts with it; it fails with rayctl's message when the values ar
   {{- $_ := set $rayResources (printf "accelerator_type:%s" $group.acceleratorType) "1" -}}
   {{- $_ = set $labels "ray.io/accelerator-type" $group.acceleratorType -}}
 {{- end -}}
-{{- $template := include "rayservice.ctx.podTemplate" (dict "ctx" $ctx "labels" $labels "annotations" $group.annotations "nodeSelector" $group.nodeSelector "tolerations" $group.tolerations "container" $container "volumes" $volumes) | fromJson -}}
+{{- $template := include "rayservice.ctx.podTemplate" (dict "ctx" $ctx "labels" $labels "annotations" $group.annotations "nodeSelector" $group.nodeSelector "tolerations" $group.tolerations "terminationGracePeriodSeconds" $grace "container" $container "volumes" $volumes) | fromJson -}}
 {{- $max := ternary $group.replicas $group.maxReplicas (kindIs "invalid" $group.maxReplicas) -}}
 {{- toJson (dict "groupName" $group.name "replicas" $group.replicas "minReplicas" $group.minReplicas "maxReplicas" $max "numOfHosts" $group.numOfHosts "idleTimeoutSeconds" $group.idleTimeoutSeconds "rayStartParams" $group.rayStartParams "resources" $rayResources "template" $template) -}}
 {{- end -}}

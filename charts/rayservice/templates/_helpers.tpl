@@ -85,6 +85,9 @@ spec:
 {{- if .tolerations }}
   {{- include "rayservice.field" (list "tolerations" .tolerations) | nindent 2 }}
 {{- end }}
+{{- if not (kindIs "invalid" .terminationGracePeriodSeconds) }}
+  {{- include "rayservice.field" (list "terminationGracePeriodSeconds" .terminationGracePeriodSeconds) | nindent 2 }}
+{{- end }}
   containers:
     - {{ include "rayservice.rayContainer" .container | indent 6 | trim }}
 {{- if .volumes }}

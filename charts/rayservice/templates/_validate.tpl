@@ -74,6 +74,10 @@ templates will render (after it), exactly where rayctl checks them.
 {{- if $both -}}
   {{- fail (printf "ray: %s is set in both env and secretEnv: the container would get two entries and the later one silently wins; keep it in secretEnv only" (join ", " $both)) -}}
 {{- end -}}
+{{- $drainEnv := $doc.constants.drain.env -}}
+{{- if or (hasKey $spec.ray.env $drainEnv) (has $drainEnv $secretNames) -}}
+  {{- fail (printf "ray: %s is set from workerGroups[].drainSeconds (which also sizes the worker pods' terminationGracePeriodSeconds): set drainSeconds on the groups instead" $drainEnv) -}}
+{{- end -}}
 {{- /* serve.httpPort: not a port Ray listens on (spec/serve.py ServeSettings._port_free) */ -}}
 {{- $port := printf "%d" (int64 $spec.serve.httpPort) -}}
 {{- if hasKey $doc.constants.rayPorts $port -}}
