@@ -243,6 +243,8 @@ class LocalServe:
             check_serve_env(self.serve_env)
             env = dict(self.serve_env)
             if _ha_proxy(env):
+                for line in reap_stale_runs():
+                    sys.stderr.write(f"{line}\n")
                 haproxy_env = local_haproxy_env()
                 self._scratch_dir = haproxy_env["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"]
                 env = {**haproxy_env, **env}
@@ -445,7 +447,9 @@ def local_haproxy_env() -> dict[str, str]:
     import tempfile
 
     # Short: Ray adds a 56-character node directory, and HAProxy caps socket paths at 97 characters.
-    run_dir = tempfile.mkdtemp(prefix="rayctl-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    run_dir = tempfile.mkdtemp(prefix=RUN_DIR_PREFIX, dir="/tmp" if os.path.isdir("/tmp") else None)
+    # who owns the directory: a later run reaps it (and its HAProxy) once this process is gone (reap_stale_runs)
+    Path(run_dir, OWNER_FILE).write_text(f"{os.getpid()}\n")
     return {
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": os.path.join(run_dir, "haproxy.cfg"),
         "RAY_SERVE_HAPROXY_SOCKET_PATH": os.path.join(run_dir, "admin.sock"),
@@ -458,6 +462,54 @@ def local_haproxy_env() -> dict[str, str]:
         # fronts a local run, so Ctrl-C would just wait.
         "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "0",
     }
+
+
+RUN_DIR_PREFIX = "rayctl-"
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def reap_stale_runs(tmp_root: str = "/tmp") -> list[str]:
+    """Stop the HAProxy of every earlier local run whose rayctl process is gone (killed with SIGKILL, or the machine
+    lost it: no clean exit stopped it) and remove its directory. Such an HAProxy keeps holding the HTTP port, so
+    the next `rayctl run` on that port would fail. Only directories this user owns. Returns one line per reaped run."""
+    root = Path(tmp_root)
+    if not root.is_dir():
+        return []
+    reaped = []
+    for run_dir in sorted(root.glob(f"{RUN_DIR_PREFIX}*")):
+        owner = run_dir / OWNER_FILE
+        try:
+            if run_dir.stat().st_uid != os.getuid():
+                continue
+            pid = int(owner.read_text().strip())
+        except (OSError, ValueError):
+            continue  # not a run directory, or another user's
+        if _alive(pid):
+            continue
+        stopped = stop_orphaned_haproxy(str(run_dir))
+        shutil.rmtree(run_dir, ignore_errors=True)
+        what = f"stopped HAProxy {', '.join(map(str, stopped))} and " if stopped else ""
+        reaped.append(f"{what}removed {run_dir}: left by rayctl run {pid}, which ended without cleaning up")
+    return reaped
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (an exited child its parent has not waited for holds no port)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]  # the state follows the parenthesised command name
 
 
 def stop_orphaned_haproxy(config_dir: str, grace_s: float = 3.0) -> list[int]:
@@ -483,7 +535,7 @@ def stop_orphaned_haproxy(config_dir: str, grace_s: float = 3.0) -> list[int]:
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     for pid in pids:
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        while time.monotonic() < deadline and _running(pid):
             time.sleep(0.05)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

@@ -25,6 +25,7 @@ from rayctl.model import (
     parse_rayservice,
 )
 from rayctl.quantity import format_bytes
+from rayctl.spec.cluster import DRAIN_ENV
 
 Obj = dict[str, Any]
 
@@ -56,12 +57,25 @@ def pod_ready(pod: Obj) -> bool:
     return ready is not None and ready.true
 
 
+def _terminating(pod: Obj, deadline: str) -> str:
+    """A deleted pod: Ray drains a worker's node on SIGTERM (unless its drain timeout is 0), so the pod may stay
+    Ready for a while; deletionTimestamp is when Kubernetes kills it at the latest."""
+    containers = _list(_mapping(pod.get("spec")).get("containers"))
+    env = _list(_mapping(containers[0]).get("env")) if containers else []
+    drain = next((_mapping(e).get("value") for e in env if _mapping(e).get("name") == DRAIN_ENV), None)
+    worker = _label(pod, "ray.io/node-type") == "worker"
+    if worker and drain != "0":
+        return f"Terminating: draining (Serve moves its replicas off first); killed at {deadline} at the latest"
+    return f"Terminating (killed at {deadline} at the latest)"
+
+
 def pod_problem(pod: Obj) -> str | None:
     """Why a pod is not running/ready (scheduling, image pull, crash), or None."""
     status = _mapping(pod.get("status"))
     phase = status.get("phase", "Unknown")
-    if _mapping(pod.get("metadata")).get("deletionTimestamp"):
-        return "Terminating"
+    deadline = _mapping(pod.get("metadata")).get("deletionTimestamp")
+    if deadline:
+        return _terminating(pod, str(deadline))
     sched = find_condition(_pod_conditions(pod), "PodScheduled")
     if sched is not None and sched.status == "False":
         return f"{sched.reason or 'Unschedulable'}: {' '.join(sched.message.split())}"

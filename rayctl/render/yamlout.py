@@ -87,9 +87,26 @@ class _Shifted(Exception):
     """A nested entry PyYAML must write in place (see _SHORT)."""
 
 
+_LITERAL_SAFE = re.compile(r"[\x20-\x7e\n]*")
+"""Printable ASCII and line feeds: text PyYAML writes as a literal block exactly as _literal does (no escapes)."""
+
+
+def _literal(text: str) -> str | None:
+    """What PyYAML writes after `key:` for a multi-line string it writes as a literal block (`|` or `|-`), or None
+    where its choice is not that simple: a space before a line break (no block style then), a leading space or break
+    (an indentation indicator), keep chomping (`|+`, open-ended document), or characters it may escape. A literal
+    block is never folded, so its text does not depend on the column it starts at."""
+    if ("\n" not in text or text[0] in " \n" or text.endswith((" ", "\n\n")) or " \n" in text
+            or not _LITERAL_SAFE.fullmatch(text)):
+        return None
+    chomp, body = ("", text[:-1]) if text.endswith("\n") else ("-", text)
+    lines = "".join(f"  {line}\n" if line else "\n" for line in body.split("\n"))  # empty lines: no indent
+    return f" |{chomp}\n{lines}"
+
+
 def _has_long_text(node: Any) -> bool:
     if isinstance(node, str):
-        return len(node) >= _SHORT
+        return len(node) >= _SHORT and _literal(node) is None
     if isinstance(node, dict):
         return any(_has_long_text(k) or _has_long_text(v) for k, v in node.items())
     if isinstance(node, list | tuple):
@@ -101,12 +118,31 @@ def _entry(key: Any, value: Any, depth: int) -> str:
     if _simple_key(key):
         if _simple(value):
             return f"{key}: {value}\n"
+        if type(value) is str and (block := _literal(value)) is not None:
+            return f"{key}:{block}"
         if type(value) is dict and value:
             inner, open_ended = _open_end(_map(value, depth + 1))
             return f"{key}:\n" + _indented(inner) + (_OPEN_END if open_ended else "")
+        if type(value) is list and value and all(_simple(v) or _plain_map(v) for v in value):
+            items = [_item(v, depth + 1) for v in value]
+            return f"{key}:\n" + "".join(_open_end(i)[0] for i in items[:-1]) + items[-1]
     if depth and (_has_long_text(key) or _has_long_text(value)):
         raise _Shifted
     return _pyyaml({key: value})
+
+
+def _plain_map(value: object) -> bool:
+    """A non-empty map whose first key is a plain word: as a list item, PyYAML writes it `- key: ...`."""
+    return type(value) is dict and bool(value) and _simple_key(next(iter(value)))
+
+
+def _item(value: Any, depth: int) -> str:
+    """One list item under a key, as PyYAML writes it (the list indented by 2, `increase_indent`)."""
+    if _simple(value):
+        return f"  - {value}\n"
+    inner, open_ended = _open_end(_map(value, depth + 1))
+    first, _, rest = inner.partition("\n")
+    return f"  - {first}\n" + _indented(_indented(rest)) + (_OPEN_END if open_ended else "")
 
 
 def _top_entry(key: Any, value: Any) -> str:
@@ -125,8 +161,9 @@ def _map(data: dict[Any, Any], depth: int) -> str:
 def dump_yaml(data: Any) -> str:
     """Deterministic YAML: insertion order kept, block style, no line folding.
 
-    A map is written entry by entry, plain words and nested maps without PyYAML's per-node emitter (20 000 labels
-    took seconds per copy), everything else by PyYAML: byte for byte what PyYAML writes for the whole map
+    A map is written entry by entry, plain words, nested maps, literal blocks and lists of words or maps without
+    PyYAML's per-node emitter (20 000 labels took seconds per copy; it was most of a render), everything else by
+    PyYAML: byte for byte what PyYAML writes for the whole map
     (tests/unit/test_properties.py), except that an object appearing twice is written twice, never as an alias."""
     if type(data) is dict and data:
         return _map(data, 0)

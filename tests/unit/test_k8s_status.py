@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from rayctl.k8s.fields import manager_fields, merge_fieldsets, project, strip_server_fields
 from rayctl.status import build_view, diagnose, format_view, pod_problem, progress_line, rollout_done
 from rayctl.workflow.cluster import diff_objects
@@ -130,6 +132,21 @@ def test_pod_problem_variants() -> None:
     }
     assert pod_problem(p) == "ray-worker: ImagePullBackOff: no such image"
     assert pod_problem(pod("x", "g")) is None
+
+
+@pytest.mark.parametrize(("node_type", "drain", "words"), [
+    ("worker", "120", "Terminating: draining (Serve moves its replicas off first); killed at 2026-12-02T13:52:31Z"),
+    ("worker", None, "Terminating: draining"),  # Ray 2.60 drains for 30 s by default
+    ("worker", "0", "Terminating (killed at 2026-12-02T13:52:31Z at the latest)"),
+    ("head", None, "Terminating (killed at 2026-12-02T13:52:31Z at the latest)"),
+])
+def test_a_deleted_pod_says_whether_it_drains(node_type: str, drain: str | None, words: str) -> None:
+    p = pod("w", "cpu")
+    p["metadata"]["deletionTimestamp"] = "2026-12-02T13:52:31Z"
+    p["metadata"]["labels"]["ray.io/node-type"] = node_type
+    env = [] if drain is None else [{"name": "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "value": drain}]
+    p["spec"] = {"containers": [{"name": "ray-worker", "env": env}]}
+    assert words in (pod_problem(p) or "")
 
 
 def test_fields_projection() -> None:

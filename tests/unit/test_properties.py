@@ -82,6 +82,7 @@ def test_wrong_types_fail_cleanly(data: dict[str, Any], change: tuple[str, Any])
 
 _WORDS = (st.from_regex(r"[A-Za-z_][A-Za-z0-9_./-]{0,140}", fullmatch=True) | st.text(max_size=40)
           | st.text(alphabet=st.sampled_from(list(" \n\t-:#ab1|>'\"\\é")), max_size=12)  # block scalars, `|+`
+          | st.text(alphabet=st.sampled_from(list('ab {}":,\n\n ')), min_size=1, max_size=60)  # literal blocks
           | st.sampled_from(["y", "on", "No", "null", "True", "_", "a.b/c", "x-1", "1e3", "", "a b", "2024-01-01",
                              "- x", "a: b", "#c", "multi\nline", "&a", "*a", "!t", "%x", "@x", "=", "<<", "~"]))
 
@@ -100,6 +101,7 @@ def test_maps_are_written_byte_for_byte_as_pyyaml_writes_them(data: dict[str, An
 
 
 _FOLDED = "'a b: " * 2000  # PyYAML folds it past column 10 000: where depends on the column it starts at
+_JSON = '{\n  "panels": [\n    {"title": "p99 latency", "expr": "histogram_quantile(0.99, x)"}\n  ]\n}\n' * 40
 
 
 @pytest.mark.parametrize("data", [
@@ -107,7 +109,11 @@ _FOLDED = "'a b: " * 2000  # PyYAML folds it past column 10 000: where depends o
     {"a": {"b": {"c": [_FOLDED, {"d": _FOLDED}]}, "e": "f"}, "g": {"h": "i"}},
     {"a": {_FOLDED: "x"}},
     {"metadata": {"labels": {f"k{i}": "v" for i in range(50)}}, "data": {"x.json": _FOLDED + "\n"}},
-], ids=["configmap", "deep", "long-key", "labels-and-block"])
+    {"data": {"overview.json": _JSON, "other.json": _JSON.rstrip("\n")}},  # literal blocks, written without PyYAML
+    {"data": {"a.json": _JSON.replace("]", "] "), "b.json": " " + _JSON, "c.json": _JSON + "\n"}},  # PyYAML's
+    {"a": [{"b": _JSON}, _JSON], "c": {"d": {"e": _JSON + "é"}}},
+], ids=["configmap", "deep", "long-key", "labels-and-block", "dashboards", "space-before-break-leading-keep",
+        "nested-and-unicode"])
 def test_long_text_is_folded_where_pyyaml_folds_it(data: dict[str, Any]) -> None:
     assert dump_yaml(data) == _pyyaml_text(data)
 
