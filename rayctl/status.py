@@ -365,6 +365,20 @@ def format_view(view: Obj, *, diagnosis: bool = False) -> str:
     return "\n".join(out)
 
 
+def _no_room_for_the_new_cluster(view: Obj) -> list[str]:
+    """A blue/green upgrade whose pending cluster cannot be scheduled beside the active one: the usual cause on a
+    small cluster (kind on a laptop), and not visible from the pods alone."""
+    roles = {c["role"] for c in view["clusters"]}
+    starved = [c["name"] for c in view["clusters"] if c["role"] == "pending"
+               and any("Insufficient" in p["reason"] for g in c["groups"] for p in g["notReady"])]
+    if "active" not in roles or not starved:
+        return []
+    return [f"The new RayCluster {starved[0]} does not fit beside the active one: a rayClusterConfig change runs "
+            "both side by side until traffic switches, so the nodes need room for the two (add nodes or let a "
+            "cluster autoscaler add them; on kind, another worker node in kind-config.yaml or a smaller "
+            "cpuProfile.budget)."]
+
+
 def diagnose(view: Obj) -> str:
     """What is holding the RayService back, most likely cause first."""
     lines = []
@@ -381,6 +395,7 @@ def diagnose(view: Obj) -> str:
     ]
     for cname, gname, n in missing:
         lines.append(f"  {n} pod(s) of {cname}/{gname} not created yet")
+    lines += _no_room_for_the_new_cluster(view)
     not_running = [a for a in view["applications"] if a["status"] != "RUNNING"]
     if not_running:
         lines.append("Serve applications not RUNNING:")

@@ -106,6 +106,24 @@ def test_view_pending_pods_and_diagnosis() -> None:
     assert "Ready=False (Initializing)" in progress_line(view)
 
 
+def test_a_new_cluster_without_room_beside_the_active_one_is_named_with_the_fix() -> None:
+    rs = copy.deepcopy(RS)
+    rs["status"]["pendingServiceStatus"] = {"rayClusterName": "llm-new"}
+    new = copy.deepcopy(CLUSTER)
+    new["metadata"]["name"] = "llm-new"
+    msg = "0/2 nodes are available: 2 Insufficient cpu."
+    starved = pod("n1", "gpu", ready=False, unschedulable=msg)
+    starved["metadata"]["labels"]["ray.io/cluster"] = "llm-new"
+    text = diagnose(build_view(rs, [CLUSTER, new], [pod("h", "headgroup"), starved], SVC))
+    assert "The new RayCluster llm-new does not fit beside the active one" in text
+    assert "room for the two" in text and "kind-config.yaml" in text
+    # a first install (no active cluster) that does not fit is a plain scheduling problem: no upgrade advice
+    first = copy.deepcopy(RS)
+    first["status"]["activeServiceStatus"] = {}
+    first["status"]["pendingServiceStatus"] = {"rayClusterName": "llm-new"}
+    assert "does not fit beside" not in diagnose(build_view(first, [new], [starved], None))
+
+
 def test_rollout_not_done_while_generation_unobserved_or_upgrading() -> None:
     rs = copy.deepcopy(RS)
     rs["metadata"]["generation"] = 3
