@@ -147,7 +147,8 @@ class WorkerGroup(SpecModel):
         f"while Ray Serve starts its replicas elsewhere: Ray drains the node on SIGTERM for up to this long "
         f"(`{DRAIN_ENV}`) and the pod gets `terminationGracePeriodSeconds` = this + {DRAIN_GRACE_MARGIN_SECONDS}. "
         "A drained node stops as soon as it is idle. Raise it when a replacement replica takes longer to start "
-        "(a new GPU node, a large model); 0 turns the drain off (Kubernetes' default 30 s grace, then SIGKILL).",
+        "(a new GPU node, a large model); 0 turns the drain off (Kubernetes' default 30 s grace, then SIGKILL). "
+        "It is part of the pod template: changing it builds a new RayCluster, like any rayClusterConfig change.",
     )
 
     @property
