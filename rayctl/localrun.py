@@ -468,16 +468,6 @@ RUN_DIR_PREFIX = "rayctl-"
 OWNER_FILE = "owner.pid"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def reap_stale_runs(tmp_root: str = "/tmp") -> list[str]:
     """Stop the HAProxy of every earlier local run whose rayctl process is gone (killed with SIGKILL, or the machine
     lost it: no clean exit stopped it) and remove its directory. Such an HAProxy keeps holding the HTTP port, so
@@ -494,7 +484,7 @@ def reap_stale_runs(tmp_root: str = "/tmp") -> list[str]:
             pid = int(owner.read_text().strip())
         except (OSError, ValueError):
             continue  # not a run directory, or another user's
-        if _alive(pid):
+        if _running(pid):  # a zombie owner cannot clean up either
             continue
         stopped = stop_orphaned_haproxy(str(run_dir))
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -21,6 +21,7 @@ from rayctl.model import (
     ServiceStatus,
     find_condition,
     parse_conditions,
+    parse_container,
     parse_raycluster,
     parse_rayservice,
 )
@@ -61,8 +62,8 @@ def _terminating(pod: Obj, deadline: str) -> str:
     """A deleted pod: Ray drains a worker's node on SIGTERM (unless its drain timeout is 0), so the pod may stay
     Ready for a while; deletionTimestamp is when Kubernetes kills it at the latest."""
     containers = _list(_mapping(pod.get("spec")).get("containers"))
-    env = _list(_mapping(containers[0]).get("env")) if containers else []
-    drain = next((_mapping(e).get("value") for e in env if _mapping(e).get("name") == DRAIN_ENV), None)
+    ray = parse_container(_mapping(containers[0]), "spec.containers[0]", Reader(Collector())) if containers else None
+    drain = ray.env_value(DRAIN_ENV) if ray else None  # the last entry of a name wins, as in Kubernetes
     worker = _label(pod, "ray.io/node-type") == "worker"
     if worker and drain != "0":
         return f"Terminating: draining (Serve moves its replicas off first); killed at {deadline} at the latest"

@@ -7,12 +7,12 @@ the upgrade planner and `rayctl status`, so they agree by construction.
         group.pod.gpu          # GPUs one pod reserves on a node (the scheduler's view)
         group.desired_pods()   # pods the operator creates
 
-Layering: this package reads only rayctl.findings, rayctl.quantity and PyYAML; it never imports validate, render,
-plan, k8s or cli.
+Layering: this package reads only rayctl.findings, rayctl.quantity, rayctl.helm_json (stdlib-only: copy_tree) and
+PyYAML; it never imports validate, render, plan, k8s or cli.
 """
 
 from rayctl.model.defaults import WORKER_GROUP_DEFAULTS, apply_schema_defaults
-from rayctl.model.parse import parse_conditions, parse_raycluster, parse_rayservice
+from rayctl.model.parse import parse_conditions, parse_container, parse_raycluster, parse_rayservice
 from rayctl.model.read import Reader
 from rayctl.model.resources import PodRequests, RayResources, is_gpu_resource
 from rayctl.model.types import (
@@ -68,6 +68,7 @@ __all__ = [
     "find_condition",
     "is_gpu_resource",
     "parse_conditions",
+    "parse_container",
     "parse_raycluster",
     "parse_rayservice",
 ]

@@ -99,9 +99,8 @@ def _literal(text: str) -> str | None:
     if ("\n" not in text or text[0] in " \n" or text.endswith((" ", "\n\n")) or " \n" in text
             or not _LITERAL_SAFE.fullmatch(text)):
         return None
-    chomp, body = ("", text[:-1]) if text.endswith("\n") else ("-", text)
-    lines = "".join(f"  {line}\n" if line else "\n" for line in body.split("\n"))  # empty lines: no indent
-    return f" |{chomp}\n{lines}"
+    chomp = "" if text.endswith("\n") else "-"
+    return f" |{chomp}\n" + _indented(text + ("\n" if chomp else ""))  # its empty lines stay unindented
 
 
 def _has_long_text(node: Any) -> bool:

@@ -41,7 +41,7 @@ UP_TIMEOUT = os.environ.get("RAYCTL_KIND_UP_TIMEOUT", "15m")
 
 # The examples run on their CPU profile as is (rayctl.profiles scales every pod into cpuProfile.budget, default
 # 2 CPUs / 8 GiB). The pipeline gets a smaller CPU budget: during a rayClusterConfig upgrade KubeRay runs the old and
-# the new RayCluster side by side, and both must fit the two kind nodes next to the control plane's own pods.
+# the new RayCluster side by side, and both must fit the kind nodes (EXTRA_WORKERS below) next to Kubernetes' pods.
 PIPELINE_SETS = ("cpuProfile.budget.cpu=1400m",)
 
 # The repository's kind-config.yaml plus one more worker node. Every kind node advertises all the host's CPUs, so on
