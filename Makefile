@@ -3,6 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -p no:cacheprovider
+# Python's bytecode caches on (__pycache__/ is git-ignored): with PYTHONDONTWRITEBYTECODE=1 in the shell, every
+# rayctl process the suites start (and every Ray worker) compiled rayctl's modules again (~60 ms each).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: env env-core demo test test-unit test-hostile test-serve test-e2e test-serve-e2e test-helm test-monitoring test-kind lint \
 	goldens docs bench controlplane helm-tools monitoring-tools kind-deps kind-images image image-cpu clean
@@ -37,7 +40,7 @@ test-serve-e2e: env controlplane monitoring-tools  ## test-serve and test-e2e at
 	exit $$rc
 
 test-unit: env-core  ## fast, hermetic: spec, render, validation, CLI, k8s layer with fakes
-	$(PYTEST) tests/unit -q
+	$(PYTEST) tests/unit -q -n auto --dist loadgroup
 
 test-hostile: env-core  ## issue 9's corpus (>= 1000 hostile inputs, each its own process), fuzzing, kubectl's YAML reader
 	$(PYTEST) tests/hostile -q

@@ -13,6 +13,18 @@ RENDERED = ROOT / "manifests" / "rendered"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # `rayctl crds pull` fills a user cache that `validate` reads; tests must see only the CRDs they pass in.
 os.environ["RAYCTL_CRD_CACHE"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"rayctl-test-crds-{os.getpid()}")
+# compiled templates too: a run must never read another rayctl's (or another checkout's) cache in ~/.cache
+os.environ["RAYCTL_TEMPLATE_CACHE"] = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                   f"rayctl-test-templates-{os.getpid()}")
+
+# Property tests draw all their examples in CI and a quarter of them (at least 10) in a developer's run, so that the
+# unit suite stays a few seconds' loop; RAYCTL_PROPERTY_SCALE overrides either (e.g. 4 for a long local hunt).
+PROPERTY_SCALE = float(os.environ.get("RAYCTL_PROPERTY_SCALE", "1" if IN_CI else "0.25"))
+
+
+def examples(count: int) -> int:
+    """How many examples a property test with `count` examples in CI draws in this run."""
+    return max(10, round(count * PROPERTY_SCALE))
 
 
 def skip_or_fail(reason: str) -> None:

@@ -52,8 +52,9 @@ _Dumper.add_representer(YamlFloat, yaml.SafeDumper.represent_float)
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 """A string PyYAML writes plain and every reader reads back as that string: it starts with a letter or `_` (never a
 number, date or `.inf`), has no indicator or space, and is not a bool/null word (checked with _AMBIGUOUS)."""
-_SIMPLE_KEY_MAX = 127
-"""PyYAML writes a longer key as an explicit `? key` entry."""
+_SIMPLE_KEY_MAX = 122
+"""PyYAML writes a longer key as an explicit `? key` entry: its limit is 128 characters counting the key's implicit
+`!!str` tag (5), so 123 is already explicit (127 was assumed before: keys of 123-127 came out unlike PyYAML's)."""
 
 
 def _simple(text: object) -> bool:
@@ -77,8 +78,8 @@ written by PyYAML at its real column (its top-level entry), never at column 0 an
 
 
 def _open_end(text: str) -> tuple[str, bool]:
-    """`text` without its document-end marker line, and whether it had one."""
-    if text.endswith("\n" + _OPEN_END):
+    """`text` without its document-end marker line, and whether it had one (after any line break PyYAML knows)."""
+    if text.endswith(_OPEN_END) and text[-len(_OPEN_END) - 1 : -len(_OPEN_END)] in ("\n", "\x85", "\u2028", "\u2029"):
         return text[: -len(_OPEN_END)], True
     return text, False
 
@@ -103,31 +104,75 @@ def _literal(text: str) -> str | None:
     return f" |{chomp}\n" + _indented(text + ("\n" if chomp else ""))  # its empty lines stay unindented
 
 
-def _has_long_text(node: Any) -> bool:
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+"""Line breaks PyYAML keeps in a quoted scalar, followed by the indentation of the column it writes at."""
+
+
+def _depends_on_column(node: Any) -> bool:
+    """Whether PyYAML's text for `node` depends on the column it starts at (see _SHORT, _OTHER_BREAKS)."""
     if isinstance(node, str):
-        return len(node) >= _SHORT and _literal(node) is None
+        return (len(node) >= _SHORT and _literal(node) is None) or _OTHER_BREAKS.search(node) is not None
     if isinstance(node, dict):
-        return any(_has_long_text(k) or _has_long_text(v) for k, v in node.items())
+        return any(_depends_on_column(k) or _depends_on_column(v) for k, v in node.items())
     if isinstance(node, list | tuple):
-        return any(_has_long_text(v) for v in node)
+        return any(_depends_on_column(v) for v in node)
     return False
 
 
-def _entry(key: Any, value: Any, depth: int) -> str:
+def _entry(key: Any, value: Any, column: int) -> str:
+    """One map entry whose key PyYAML writes at `column` (0: the document's top level)."""
     if _simple_key(key):
         if _simple(value):
             return f"{key}: {value}\n"
-        if type(value) is str and (block := _literal(value)) is not None:
-            return f"{key}:{block}"
+        if type(value) is str:
+            if (block := _literal(value)) is not None:
+                return f"{key}:{block}"
+            if (quoted := _single_quoted(value, column, key)) is not None:
+                return f"{key}:{quoted}\n"
         if type(value) is dict and value:
-            inner, open_ended = _open_end(_map(value, depth + 1))
+            inner, open_ended = _open_end(_map(value, column + 2))
             return f"{key}:\n" + _indented(inner) + (_OPEN_END if open_ended else "")
         if type(value) is list and value and all(_simple(v) or _plain_map(v) for v in value):
-            items = [_item(v, depth + 1) for v in value]
+            items = [_item(v, column) for v in value]
             return f"{key}:\n" + "".join(_open_end(i)[0] for i in items[:-1]) + items[-1]
-    if depth and (_has_long_text(key) or _has_long_text(value)):
+    if column and (_depends_on_column(key) or _depends_on_column(value)):
         raise _Shifted
     return _pyyaml({key: value})
+
+
+_QUOTED = re.compile("[#,\\[\\]{}&*!|>'\"%@`]"
+                     "[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010fffe]*")
+"""One line that starts with an indicator (a JSON document, say), so never plain, of characters PyYAML writes as
+they are (allow_unicode: printable ASCII and the printable non-ASCII ranges of its analyze_scalar, without the
+line breaks \\x85, \\u2028, \\u2029 and the BOM): PyYAML writes it single-quoted and escapes nothing but `'`."""
+_WIDTH = 10_000
+"""The width _pyyaml passes: PyYAML folds a quoted scalar at a single space once the line is past it."""
+_RUNS = re.compile(r" +|'|[^ ']+")
+
+
+def _single_quoted(text: str, key_column: int, key: str) -> str | None:
+    """What PyYAML writes after `key:` (the key at `key_column`) for a _QUOTED string, as its write_single_quoted
+    does: `''` for a quote, and a line break instead of a lone space found past _WIDTH (not at either end), the next
+    line indented 2 past the key (written here relative to the key: the callers' _indented adds its column). None for
+    any other string. A 60 KB dashboard took PyYAML's per-character emitter ~30 ms."""
+    if not _QUOTED.fullmatch(text):
+        return None
+    pieces = [" '"]
+    at = key_column + len(key) + 3  # after `key: '`
+    end = len(text)
+    for run in _RUNS.finditer(text):
+        piece = run.group()
+        if piece == " " and at > _WIDTH and run.start() != 0 and run.end() != end:
+            pieces.append("\n  ")
+            at = key_column + 2
+        elif piece == "'":
+            pieces.append("''")
+            at += 2
+        else:
+            pieces.append(piece)
+            at += len(piece)
+    pieces.append("'")
+    return "".join(pieces)
 
 
 def _plain_map(value: object) -> bool:
@@ -135,11 +180,12 @@ def _plain_map(value: object) -> bool:
     return type(value) is dict and bool(value) and _simple_key(next(iter(value)))
 
 
-def _item(value: Any, depth: int) -> str:
-    """One list item under a key, as PyYAML writes it (the list indented by 2, `increase_indent`)."""
+def _item(value: Any, column: int) -> str:
+    """One list item under a key written at `column`, as PyYAML writes it (the list indented by 2,
+    `increase_indent`, so an item map's keys sit 4 further in)."""
     if _simple(value):
         return f"  - {value}\n"
-    inner, open_ended = _open_end(_map(value, depth + 1))
+    inner, open_ended = _open_end(_map(value, column + 4))
     first, _, rest = inner.partition("\n")
     return f"  - {first}\n" + _indented(_indented(rest)) + (_OPEN_END if open_ended else "")
 
@@ -151,8 +197,8 @@ def _top_entry(key: Any, value: Any) -> str:
         return _pyyaml({key: value})
 
 
-def _map(data: dict[Any, Any], depth: int) -> str:
-    pieces = [_entry(key, value, depth) if depth else _top_entry(key, value) for key, value in data.items()]
+def _map(data: dict[Any, Any], column: int) -> str:
+    pieces = [_entry(key, value, column) if column else _top_entry(key, value) for key, value in data.items()]
     # only the document's last scalar leaves it open-ended: the marker of an inner piece is dropped
     return "".join(_open_end(piece)[0] for piece in pieces[:-1]) + pieces[-1]
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from rayctl.render import render
 from rayctl.spec.model import DeploymentSpec
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, examples
 from tests.strategies import specs
 
 SPECS = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(EXAMPLES.glob("*.yaml"))}
@@ -37,14 +37,14 @@ extra_maps = st.dictionaries(st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True
                              st.from_regex(r"[a-z0-9]{0,6}", fullmatch=True), min_size=2, max_size=6)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(example=st.sampled_from(sorted(SPECS)), seed=st.integers(0, 2**32 - 1), profile=st.sampled_from([None, "cpu"]))
 def test_examples_render_the_same_bytes_in_any_key_order(example: str, seed: int, profile: str | None) -> None:
     spec = SPECS[example]
     assert _text(shuffled(spec, random.Random(seed)), profile) == _text(spec, profile)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(spec=specs(), labels=extra_maps, env=extra_maps, params=extra_maps, seed=st.integers(0, 2**32 - 1))
 def test_generated_specs_render_the_same_bytes_in_any_key_order(spec: dict[str, Any], labels: dict[str, str],
                                                                 env: dict[str, str], params: dict[str, str],

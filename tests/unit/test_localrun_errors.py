@@ -12,6 +12,8 @@ from rayctl import localrun
 from rayctl.errors import ExitCode
 from tests.conftest import skip_or_fail
 
+pytestmark = pytest.mark.xdist_group("ray")  # one worker imports Ray (~2 s), not each
+
 CONFIG = {"applications": [{"name": "hello", "import_path": "serve_apps.hello:app_builder"}]}
 
 

@@ -22,7 +22,7 @@ from rayctl.model import (
 )
 from rayctl.validate import validate_objects
 from rayctl.validate.crd import crd_schema, load_crd
-from tests.conftest import RENDERED
+from tests.conftest import RENDERED, examples
 
 Obj = dict[str, Any]
 HELLO: Obj = yaml.safe_load((RENDERED / "hello.yaml").read_text())
@@ -372,7 +372,7 @@ def mutated_serve_configs(draw: st.DrawFn) -> Obj:
     return rs
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(JSON)
 def test_arbitrary_trees_never_raise(tree: Any) -> None:
     _, findings = parse_rayservice(tree)
@@ -380,7 +380,7 @@ def test_arbitrary_trees_never_raise(tree: Any) -> None:
     validate_objects([{"apiVersion": "ray.io/v1", "kind": "RayService", "spec": tree}], ray_schema=False)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(mutated_manifests(), mutated_serve_configs()))
 def test_mutated_manifests_never_raise(rs: Obj) -> None:
     _, findings = parse_rayservice(rs)
@@ -389,7 +389,7 @@ def test_mutated_manifests_never_raise(rs: Obj) -> None:
     assert all(f.path for f in report.findings)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_manifests())
 def test_mutated_manifests_with_the_crd_never_raise(crd_dir: Path, rs: Obj) -> None:
     report = validate_objects([rs], crd_dir=crd_dir, ray_schema=False)

@@ -15,10 +15,11 @@ from rayctl.render import render
 from rayctl.render.yamlout import dump_yaml
 from rayctl.spec import DeploymentSpec, SpecError
 from rayctl.validate import validate_objects
+from tests.conftest import examples
 from tests.strategies import full_specs, specs
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs())
 def test_valid_specs_render_crd_valid(crd_dir: Path, data: dict[str, Any]) -> None:
     spec = DeploymentSpec.model_validate(data)
@@ -47,7 +48,7 @@ def _opaque(path: tuple[Any, ...]) -> bool:
     return any(p in free for p in path) or (path and path[-1] == "placementGroupBundles")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs(), st.data())
 def test_unknown_key_anywhere_fails_cleanly(data: dict[str, Any], draw: st.DataObject) -> None:
     targets = [p for p in _mappings(data) if not _opaque(p)]
@@ -66,7 +67,7 @@ def test_unknown_key_anywhere_fails_cleanly(data: dict[str, Any], draw: st.DataO
         str(caught.value)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(specs(), st.sampled_from([("name", 7), ("workerGroups", "x"), ("serve", []),
                                  ("autoscaling", {"enabled": "maybe"}),
                                  ("head", {"cpu": "lots"})]))
@@ -81,8 +82,9 @@ def test_wrong_types_fail_cleanly(data: dict[str, Any], change: tuple[str, Any])
 
 
 _WORDS = (st.from_regex(r"[A-Za-z_][A-Za-z0-9_./-]{0,140}", fullmatch=True) | st.text(max_size=40)
-          | st.text(alphabet=st.sampled_from(list(" \n\t-:#ab1|>'\"\\é")), max_size=12)  # block scalars, `|+`
+          | st.text(alphabet=st.sampled_from(list(" \n\t-:#ab1|>'\"\\é\x85\u2028")), max_size=12)  # `|+`, breaks
           | st.text(alphabet=st.sampled_from(list('ab {}":,\n\n ')), min_size=1, max_size=60)  # literal blocks
+          | st.text(alphabet="k", min_size=118, max_size=130)  # around PyYAML's simple-key limit (122 + `!!str`)
           | st.sampled_from(["y", "on", "No", "null", "True", "_", "a.b/c", "x-1", "1e3", "", "a b", "2024-01-01",
                              "- x", "a: b", "#c", "multi\nline", "&a", "*a", "!t", "%x", "@x", "=", "<<", "~"]))
 
@@ -92,11 +94,30 @@ _TREES = st.recursive(_WORDS | st.integers() | st.floats(allow_nan=False) | st.b
                       max_leaves=20)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.dictionaries(_WORDS, _TREES, max_size=6))
 def test_maps_are_written_byte_for_byte_as_pyyaml_writes_them(data: dict[str, Any]) -> None:
     # dump_yaml writes maps entry by entry, plain words and nested maps without PyYAML's emitter (20 000 labels
     # took seconds): the text must not change
+    assert dump_yaml(data) == _pyyaml_text(data)
+
+
+# One-line JSON-like texts (a dashboard is ~60 KB of them): written without PyYAML's emitter, folded at the column
+# PyYAML folds them; tokens with quotes, lone and repeated spaces, non-ASCII text and the breaks and BOM PyYAML
+# escapes, ending in a space or a quote
+_ONE_LINE = st.builds(lambda words, tail: "{" + " ".join(words) + tail,
+                      st.lists(st.sampled_from(['"k": 1,', "it's", "''", "  ", "[1, 2]", "{", "}", "x" * 40, "a",
+                                               "p50 · p99", "\u2014", "\U0001f600", "\x85", "\ufeff"]),
+                               max_size=3000),
+                      st.sampled_from(["", " ", "'", "  "]))
+_PLACES = [lambda t: {"data": {"dashboard.json": t}}, lambda t: {"a": {"b": {"c": [{"d": t, "e": "f"}]}}},
+           lambda t: {"k": t, "l": [t]}, lambda t: {"a": [{"b": [{"c": t}]}], "x" * 127: t, "y" * 128: t}]
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ONE_LINE, st.sampled_from(_PLACES))
+def test_one_line_json_is_written_and_folded_as_pyyaml_does(text: str, place: Any) -> None:
+    data = place(text)
     assert dump_yaml(data) == _pyyaml_text(data)
 
 
@@ -126,7 +147,7 @@ def _pyyaml_text(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=10_000, allow_unicode=True)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(full_specs())
 def test_generated_objects_are_what_the_text_reads_back_as(data: dict[str, Any]) -> None:
     # companions built whole in Python (monitoring) are taken as they are, not read back from their text

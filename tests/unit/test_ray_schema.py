@@ -11,6 +11,8 @@ from rayctl.validate import serve_keys
 from rayctl.workflow import render_file
 from tests.conftest import EXAMPLES, skip_or_fail
 
+pytestmark = pytest.mark.xdist_group("ray")  # one worker imports Ray (~2 s), not each
+
 
 @pytest.fixture(scope="module")
 def ray_schema() -> Any:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from rayctl.spec import DeploymentSpec
 from rayctl.spec.schema import spec_json_schema
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, examples
 from tests.strategies import specs
 
 SCHEMA = spec_json_schema()
@@ -35,7 +35,7 @@ def test_every_example_validates(example: Any, draft: str) -> None:
     assert not errors, errors
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs())
 def test_generated_specs_rayctl_accepts_validate(data: dict[str, Any]) -> None:
     DeploymentSpec.model_validate(data)  # rayctl accepts it ...
