@@ -342,17 +342,21 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+def _mutate(draw: st.DrawFn, tree: Any) -> None:
+    """Replace 1-3 random subtrees of `tree` (in place) by arbitrary JSON."""
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from([p for p in _paths(tree) if p]))
+        parent = tree
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = draw(JSON)
+
+
 @st.composite
 def mutated_manifests(draw: st.DrawFn) -> Obj:
     """A real manifest with 1-3 random subtrees replaced by arbitrary JSON: wrong types where the rules look."""
     rs = copy.deepcopy(draw(st.sampled_from([HELLO, LLAMA])))
-    for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in _paths(rs) if p]
-        path = draw(st.sampled_from(paths))
-        parent = rs
-        for key in path[:-1]:
-            parent = parent[key]
-        parent[path[-1]] = draw(JSON)
+    _mutate(draw, rs)
     return rs
 
 
@@ -361,13 +365,7 @@ def mutated_serve_configs(draw: st.DrawFn) -> Obj:
     """The same, inside serveConfigV2's YAML (the rules read it deeply)."""
     rs = copy.deepcopy(draw(st.sampled_from([HELLO, LLAMA])))
     config = yaml.safe_load(rs["spec"]["serveConfigV2"])
-    for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in _paths(config) if p]
-        path = draw(st.sampled_from(paths))
-        parent = config
-        for key in path[:-1]:
-            parent = parent[key]
-        parent[path[-1]] = draw(JSON)
+    _mutate(draw, config)
     rs["spec"]["serveConfigV2"] = yaml.safe_dump(config)
     return rs
 
