@@ -6,11 +6,23 @@ import os
 from pathlib import Path
 
 
+class NoCacheFolder(OSError):
+    """No folder for a user cache: no override, no $XDG_CACHE_HOME and no home folder (no $HOME, no passwd entry:
+    an arbitrary container UID). An OSError, so that every cache's "cannot read or write it" path covers it."""
+
+
 def user_cache(name: str, override_env: str) -> Path:
     """$`override_env` when set, else $XDG_CACHE_HOME/rayctl/`name`, else ~/.cache/rayctl/`name` (an empty
-    XDG_CACHE_HOME counts as unset, as the XDG spec says)."""
+    XDG_CACHE_HOME counts as unset, as the XDG spec says). NoCacheFolder when there is no home folder either."""
     explicit = os.environ.get(override_env)
     if explicit:
         return Path(explicit)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "rayctl" / name
+    if xdg:
+        return Path(xdg) / "rayctl" / name
+    try:
+        home = Path.home()
+    except RuntimeError as exc:
+        raise NoCacheFolder(f"no home folder for rayctl's {name} cache: set ${override_env} or $XDG_CACHE_HOME") \
+            from exc
+    return home / ".cache" / "rayctl" / name

@@ -63,10 +63,10 @@ def template_cache() -> Path:
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    folder = template_cache()
     try:
+        folder = template_cache()
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
+    except OSError:  # unwritable, or no folder for caches at all (rayctl.cache.NoCacheFolder): compile each run
         return None
     return _TemplateCache(str(folder))
 

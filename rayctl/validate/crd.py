@@ -91,8 +91,8 @@ def _cached(key: str) -> dict[str, Any] | None:
 
 
 def _remember(key: str, text: str) -> None:
-    folder = parsed_crd_cache()
     try:
+        folder = parsed_crd_cache()
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False, encoding="utf-8") as out:
             out.write(text)

@@ -116,7 +116,10 @@ def local_source(crd_dir: Path | None) -> CrdSource | None:
     env = os.environ.get("RAYCTL_CRD_DIR")
     if env:
         return DirCrds(Path(env), label=f"$RAYCTL_CRD_DIR ({env})")
-    cached = cached_crd_dir()
+    try:
+        cached = cached_crd_dir()
+    except OSError:  # no folder for caches (rayctl.cache.NoCacheFolder): nothing was pulled
+        return None
     if (cached / CRD_FILES[("ray.io", "RayService")]).exists():
         return DirCrds(cached, label=f"the rayctl cache ({cached})")
     return None
@@ -160,7 +163,10 @@ def pull_crds(version: str = KUBERAY_VERSION, *, base_url: str = CRD_BASE_URL, d
               timeout_s: float = 30.0) -> list[Path]:
     """Download the release's CRD files into the cache (or `dest`), checked: each must parse as a ray.io
     CustomResourceDefinition, and match the known checksum of a known release. Files appear atomically."""
-    target = dest or cached_crd_dir(version)
+    try:
+        target = dest or cached_crd_dir(version)
+    except OSError as exc:
+        raise RayctlError(str(exc), hint="or pass --dest DIR") from exc
     expected = KNOWN_SHA256.get(version, {})
     fetched: dict[str, bytes] = {}
     for name in sorted(set(CRD_FILES.values())):
@@ -177,11 +183,15 @@ def pull_crds(version: str = KUBERAY_VERSION, *, base_url: str = CRD_BASE_URL, d
                 and (doc.get("spec") or {}).get("group") == "ray.io"):
             raise RayctlError(f"{url}: not a ray.io CustomResourceDefinition")
         fetched[name] = data
-    target.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, data in fetched.items():
-        with tempfile.NamedTemporaryFile(dir=target, prefix=f".{name}.", delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, target / name)
-        written.append(target / name)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in fetched.items():
+            with tempfile.NamedTemporaryFile(dir=target, prefix=f".{name}.", delete=False) as tmp:
+                tmp.write(data)
+            os.replace(tmp.name, target / name)
+            written.append(target / name)
+    except OSError as exc:
+        raise RayctlError(f"{target}: cannot write the CRD files ({exc.strerror or exc})",
+                          hint="pass --dest DIR, or set $RAYCTL_CRD_CACHE to a writable folder") from exc
     return written

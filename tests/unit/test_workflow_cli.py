@@ -95,6 +95,38 @@ def test_crds_pull_without_network_says_what_to_do(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_crds_pull_into_an_unwritable_folder_says_what_to_do(tmp_path: Path, crd_server: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = rayctl("crds", "pull", "--base-url", crd_server, "--dest", str(blocker / "crds"))
+    assert result.returncode == 3, result.stderr
+    assert "cannot write the CRD files" in result.stderr and "--dest" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_home_folder_means_no_cache_never_a_crash(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # an arbitrary container UID: no $HOME, no passwd entry, so Path.home() raises RuntimeError
+    from rayctl.errors import RayctlError
+    from rayctl.validate import crd as crd_module
+    from rayctl.workflow.crds import local_source
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    for var in ("RAYCTL_CRD_CACHE", "RAYCTL_PARSED_CRD_CACHE", "RAYCTL_CRD_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert local_source(None) is None
+    with pytest.raises(RayctlError, match=r"no home folder.*RAYCTL_CRD_CACHE") as caught:
+        pull_crds("v1.7.0", base_url="http://127.0.0.1:9")
+    assert "--dest" in str(caught.value)
+    crd_module._remember("key", "{}")  # a cache that cannot be kept is skipped
+    assert crd_module._cached("key") is None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the documented way out
+    crd_module._remember("key", '{"kind": "CustomResourceDefinition"}')
+    assert crd_module._cached("key") == {"kind": "CustomResourceDefinition"}
+
+
 def test_spec_without_crds_is_checked_by_rules_with_a_note(tmp_path: Path) -> None:
     result = rayctl("validate", str(EXAMPLES / "hello.yaml"), "--no-ray-schema",
                     env={"RAYCTL_CRD_CACHE": str(tmp_path / "empty")})
