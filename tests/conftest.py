@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,11 @@ EXAMPLES = ROOT / "manifests" / "examples"
 RENDERED = ROOT / "manifests" / "rendered"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # `rayctl crds pull` fills a user cache that `validate` reads; tests must see only the CRDs they pass in.
-os.environ["RAYCTL_CRD_CACHE"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"rayctl-test-crds-{os.getpid()}")
-# compiled templates too: a run must never read another rayctl's (or another checkout's) cache in ~/.cache
-os.environ["RAYCTL_TEMPLATE_CACHE"] = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                                   f"rayctl-test-templates-{os.getpid()}")
+# Compiled templates too: a run must never read another rayctl's (or another checkout's) cache in ~/.cache. Both
+# folders are this process's (one per xdist worker) and removed when its session ends.
+TEST_CACHES = {var: os.path.join(os.environ.get("TMPDIR", "/tmp"), f"rayctl-test-{name}-{os.getpid()}")
+               for var, name in (("RAYCTL_CRD_CACHE", "crds"), ("RAYCTL_TEMPLATE_CACHE", "templates"))}
+os.environ.update(TEST_CACHES)
 
 # Property tests draw all their examples in CI and a quarter of them (at least 10) in a developer's run, so that the
 # unit suite stays a few seconds' loop; RAYCTL_PROPERTY_SCALE overrides either (e.g. 4 for a long local hunt).
@@ -68,6 +70,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for folder in TEST_CACHES.values():
+        shutil.rmtree(folder, ignore_errors=True)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if IN_CI and skipped and exitstatus == 0:
