@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -26,3 +28,18 @@ def user_cache(name: str, override_env: str) -> Path:
         raise NoCacheFolder(f"no home folder for rayctl's {name} cache: set ${override_env} or $XDG_CACHE_HOME") \
             from exc
     return home / ".cache" / "rayctl" / name
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """`data` into `path` (its folder made first) through a temporary file beside it and a rename: a concurrent
+    reader sees the old file or the new one, never half of one, and a failed write leaves no temporary file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
+        try:
+            tmp.write(data)
+            tmp.close()
+            os.replace(tmp.name, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp.name)
+            raise

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rayctl.cache import user_cache
+from rayctl.cache import user_cache, write_atomically
 from rayctl.errors import InputError
 from rayctl.spec.yamlsrc import parse_documents, read_text
 from rayctl.validate.findings import Collector
@@ -91,14 +90,8 @@ def _cached(key: str) -> dict[str, Any] | None:
 
 
 def _remember(key: str, text: str) -> None:
-    try:
-        folder = parsed_crd_cache()
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False, encoding="utf-8") as out:
-            out.write(text)
-        os.replace(out.name, folder / f"{key}.json")  # atomic: concurrent runs never read half a file
-    except OSError:
-        pass  # a cache: a read-only home only makes the next run slow
+    with contextlib.suppress(OSError):  # a cache: a read-only home only makes the next run slow
+        write_atomically(parsed_crd_cache() / f"{key}.json", text.encode("utf-8"))
 
 
 @lru_cache(maxsize=8)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from rayctl.cache import user_cache
+from rayctl.cache import user_cache, write_atomically
 from rayctl.errors import ClusterError, InputError, RayctlError
 from rayctl.validate.crd import CRD_FILES, crd_schema, load_crd
 
@@ -185,11 +184,8 @@ def pull_crds(version: str = KUBERAY_VERSION, *, base_url: str = CRD_BASE_URL, d
         fetched[name] = data
     written = []
     try:
-        target.mkdir(parents=True, exist_ok=True)
         for name, data in fetched.items():
-            with tempfile.NamedTemporaryFile(dir=target, prefix=f".{name}.", delete=False) as tmp:
-                tmp.write(data)
-            os.replace(tmp.name, target / name)
+            write_atomically(target / name, data)
             written.append(target / name)
     except OSError as exc:
         raise RayctlError(f"{target}: cannot write the CRD files ({exc.strerror or exc})",

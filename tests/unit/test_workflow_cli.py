@@ -104,6 +104,18 @@ def test_crds_pull_into_an_unwritable_folder_says_what_to_do(tmp_path: Path, crd
     assert "Traceback" not in result.stderr
 
 
+def test_a_failed_atomic_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    from rayctl.cache import write_atomically
+
+    write_atomically(tmp_path / "new" / "a.yaml", b"one")  # the folder is made
+    write_atomically(tmp_path / "new" / "a.yaml", b"two")
+    assert (tmp_path / "new" / "a.yaml").read_bytes() == b"two"
+    (tmp_path / "new" / "taken").mkdir()  # os.replace of a file onto a folder fails
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "new" / "taken", b"x")
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["a.yaml", "taken"]
+
+
 def test_no_home_folder_means_no_cache_never_a_crash(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # an arbitrary container UID: no $HOME, no passwd entry, so Path.home() raises RuntimeError
     from rayctl.errors import RayctlError
