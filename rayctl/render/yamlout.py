@@ -77,9 +77,13 @@ _SHORT = 1000
 written by PyYAML at its real column (its top-level entry), never at column 0 and shifted."""
 
 
+_LINE_BREAKS = ("\n", "\x85", "\u2028", "\u2029")
+"""What PyYAML reads and writes as a line break."""
+
+
 def _open_end(text: str) -> tuple[str, bool]:
-    """`text` without its document-end marker line, and whether it had one (after any line break PyYAML knows)."""
-    if text.endswith(_OPEN_END) and text[-len(_OPEN_END) - 1 : -len(_OPEN_END)] in ("\n", "\x85", "\u2028", "\u2029"):
+    """`text` without its document-end marker line, and whether it had one (after any of PyYAML's line breaks)."""
+    if text.endswith(_OPEN_END) and text[: -len(_OPEN_END)].endswith(_LINE_BREAKS):
         return text[: -len(_OPEN_END)], True
     return text, False
 
@@ -104,7 +108,7 @@ def _literal(text: str) -> str | None:
     return f" |{chomp}\n" + _indented(text + ("\n" if chomp else ""))  # its empty lines stay unindented
 
 
-_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+_OTHER_BREAKS = re.compile("[" + "".join(_LINE_BREAKS[1:]) + "]")
 """Line breaks PyYAML keeps in a quoted scalar, followed by the indentation of the column it writes at."""
 
 
