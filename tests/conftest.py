@@ -28,6 +28,10 @@ def examples(count: int) -> int:
     """How many examples a property test with `count` examples in CI draws in this run."""
     return max(10, round(count * PROPERTY_SCALE))
 
+IMPORTS_RAY = pytest.mark.xdist_group("ray")
+"""For a unit test that imports Ray: under pytest-xdist (`make test-unit`, `--dist loadgroup`) they all run on one
+worker, so Ray's ~2 s import is paid once, not by every worker."""
+
 
 def skip_or_fail(reason: str) -> None:
     """Skip locally; in CI (CI=true) a missing prerequisite is a failure, never a silent skip."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from hack.generated import ROOT, generated, ray_installed, stale_files
-from tests.conftest import skip_or_fail
+from tests.conftest import IMPORTS_RAY, skip_or_fail
 
 
 def test_every_generated_file_is_current() -> None:
@@ -19,7 +17,7 @@ def test_generation_is_deterministic() -> None:
         assert build() == build(), path
 
 
-@pytest.mark.xdist_group("ray")  # one worker imports Ray (~2 s), not each
+@IMPORTS_RAY
 def test_rays_dashboards_are_checked_too() -> None:
     """Ray's Serve dashboards are generated from the ray wheel: without it they cannot be checked here (CI has it)."""
     if not ray_installed():

@@ -10,9 +10,9 @@ import pytest
 
 from rayctl import localrun
 from rayctl.errors import ExitCode
-from tests.conftest import skip_or_fail
+from tests.conftest import IMPORTS_RAY, skip_or_fail
 
-pytestmark = pytest.mark.xdist_group("ray")  # one worker imports Ray (~2 s), not each
+pytestmark = IMPORTS_RAY
 
 CONFIG = {"applications": [{"name": "hello", "import_path": "serve_apps.hello:app_builder"}]}
 

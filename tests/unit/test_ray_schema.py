@@ -9,9 +9,9 @@ import pytest
 
 from rayctl.validate import serve_keys
 from rayctl.workflow import render_file
-from tests.conftest import EXAMPLES, skip_or_fail
+from tests.conftest import EXAMPLES, IMPORTS_RAY, skip_or_fail
 
-pytestmark = pytest.mark.xdist_group("ray")  # one worker imports Ray (~2 s), not each
+pytestmark = IMPORTS_RAY
 
 
 @pytest.fixture(scope="module")

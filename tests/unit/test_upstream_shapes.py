@@ -24,7 +24,7 @@ from rayctl.validate import validate_objects
 from rayctl.validate.accelerators import KNOWN_ACCELERATORS
 from rayctl.workflow import InvalidError, render_file, validate_file
 from rayctl.workflow.crds import DirCrds
-from tests.conftest import EXAMPLES, RENDERED, examples, skip_or_fail
+from tests.conftest import EXAMPLES, IMPORTS_RAY, RENDERED, examples, skip_or_fail
 
 UPSTREAM = Path(__file__).parent / "data" / "upstream"
 SHAPES = sorted(UPSTREAM.glob("*.yaml"))
@@ -52,7 +52,7 @@ def test_upstream_shape_has_no_false_findings(path: Path, crd_dir: Path) -> None
         assert any(fragment in w.path for w in report.warnings), fragment
 
 
-@pytest.mark.xdist_group("ray")  # one worker imports Ray (~2 s), not each
+@IMPORTS_RAY
 def test_ray_schema_is_not_applied_across_ray_versions(crd_dir: Path) -> None:
     """A config pinned to Ray 2.9 is not judged by a newer installed Ray's Serve schema."""
     if importlib.util.find_spec("ray") is None:
@@ -62,7 +62,7 @@ def test_ray_schema_is_not_applied_across_ray_versions(crd_dir: Path) -> None:
     assert any("pins rayVersion 2.9.0" in n for n in report.notes), report.notes
 
 
-@pytest.mark.xdist_group("ray")  # one worker imports Ray (~2 s), not each
+@IMPORTS_RAY
 def test_current_shape_passes_rays_own_schema(crd_dir: Path) -> None:
     if importlib.util.find_spec("ray") is None:
         skip_or_fail("ray is not installed: Ray's Serve schema cannot be checked")
@@ -71,7 +71,7 @@ def test_current_shape_passes_rays_own_schema(crd_dir: Path) -> None:
     assert not any("Serve schema not checked" in n for n in report.notes), report.notes
 
 
-@pytest.mark.xdist_group("ray")  # one worker imports Ray (~2 s), not each
+@IMPORTS_RAY
 def test_known_accelerators_match_ray() -> None:
     if importlib.util.find_spec("ray") is None:
         skip_or_fail("ray is not installed: its accelerator list cannot be compared")
