@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.render_startup import installed_env  # noqa: E402
 from tests.helm.chart import CHART, Helm, first_difference, helm_objects, rayctl_objects  # noqa: E402
 from tests.helm.conftest import tool_paths  # noqa: E402
 
@@ -48,9 +49,7 @@ def main() -> int:
         print(f"helm not built ({helm_bin}): make helm-tools", file=sys.stderr)
         return 2
     home = Path(tempfile.mkdtemp(prefix="helm-bench-"))
-    # an installed rayctl runs from .pyc files (pip compiles them): a PYTHONDONTWRITEBYTECODE=1 shell (as on the dev
-    # machines) would have every run compile rayctl's ~100 modules from source again (~60 ms more)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = installed_env()  # rayctl from .pyc files, as installed
     for var in ("HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME"):
         env[var] = str(home / var.lower())
     helm = Helm(helm_bin, env)
