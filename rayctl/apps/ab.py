@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from rayctl.apps.base import SAMPLE_TEXT, BundledApp, Endpoint, SampleRequest, drop_none
+from rayctl.apps.base import SAMPLE_TEXT, BundledApp, Endpoint, SampleRequest, app_type, drop_none
 from rayctl.apps.contract import REQUIRED, Arg, Contract, device_arg
 from rayctl.spec.base import SpecModel
 
@@ -30,15 +30,12 @@ class ABVariant(SpecModel):
     message: str | None = Field(None, description="What this variant answers with (demo variants).")
 
 
+@app_type(
+    order=60, import_path="serve_apps.ab_router:app_builder", deployments=("ABRouter",), contract=CONTRACT,
+    endpoint=Endpoint("POST", "/"),
+)
 class ABApp(BundledApp):
     """An A/B router splitting traffic between variants by weight, sticky per user."""
-
-    TYPE: ClassVar[str] = "ab"
-    ORDER: ClassVar[int] = 60
-    IMPORT_PATH: ClassVar[str] = "serve_apps.ab_router:app_builder"
-    DEPLOYMENTS: ClassVar[tuple[str, ...]] = ("ABRouter",)
-    CONTRACT: ClassVar[Contract] = CONTRACT
-    ENDPOINT: ClassVar[Endpoint] = Endpoint("POST", "/")
 
     type: Literal["ab"] = Field(description="Application type.")
     variants: list[ABVariant] = Field(min_length=2, description="The variants (at least two).")

@@ -1,18 +1,20 @@
 """What every application type is: its spec model plus the facts and builders the rest of rayctl reads.
 
 An application type is one pydantic model class (a subclass of `AppBase`) in its own module `rayctl/apps/<type>.py`.
-The class carries, as class attributes, the facts that do not depend on a particular spec (its import path,
-deployment names, builder contract, HTTP endpoint), and, as methods, what it computes for a spec: the device it
-runs on, the Serve `args` it builds, the deployment options rayctl sets unless the user did, a sample request.
-The renderer, the validator, `rayctl run`, the docs, `rayctl init` and the A/B router all read these, never a list
-of their own.
+The `@app_type(...)` decorator gives the class the facts that do not depend on a particular spec (its import path,
+deployment names, builder contract, HTTP endpoint; the type name comes from its `type` field), and its methods say
+what it computes for a spec: the device it runs on, the Serve `args` it builds, the deployment options rayctl sets
+unless the user did, a sample request. The renderer, the validator, `rayctl run`, the docs, `rayctl init` and the
+A/B router all read these, never a list of their own.
 """
 
 from __future__ import annotations
 
 import re
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -58,6 +60,7 @@ _ROUTE = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$")
 class AppBase(SpecModel):
     """Fields every Serve application has."""
 
+    # Set by @app_type (below), never by hand: one declaration per type, checked when its module is imported.
     TYPE: ClassVar[str] = ""
     ORDER: ClassVar[int] = 1000
     """Position in docs, schema and `rayctl init --list` (bundled types first, in a fixed order)."""
@@ -176,6 +179,43 @@ class BundledApp(AppBase):
 
     def explicit_deployments(self) -> dict[str, DeploymentOptions]:
         return dict(self.deployments)
+
+
+AppT = TypeVar("AppT", bound=AppBase)
+
+
+def app_type(
+    *,
+    order: int,
+    import_path: str = "",
+    deployments: tuple[str, ...] = (),
+    contract: Contract | None = None,
+    endpoint: Endpoint = Endpoint("GET"),
+    uses_accelerator: bool = False,
+    ab_variant: bool = False,
+) -> Callable[[type[AppT]], type[AppT]]:
+    """Declares an application type's fixed facts (see `AppBase`'s class attributes for each). The type name is the
+    one value of the class's `type: Literal[...]` field, so it is written once; a contract for another type, or a
+    `type` field that is not a one-value Literal, is a TypeError when the module is imported."""
+
+    def declare(cls: type[AppT]) -> type[AppT]:
+        field_info = cls.model_fields.get("type")
+        names = typing.get_args(field_info.annotation) if field_info is not None else ()
+        if len(names) != 1 or not isinstance(names[0], str):
+            raise TypeError(f"{cls.__qualname__} needs a field `type: Literal[\"<type name>\"]`")
+        if contract is not None and contract.app != names[0]:
+            raise TypeError(f"{cls.__qualname__} is type {names[0]!r} but its contract is for {contract.app!r}")
+        cls.TYPE = names[0]
+        cls.ORDER = order
+        cls.IMPORT_PATH = import_path
+        cls.DEPLOYMENTS = deployments
+        cls.CONTRACT = contract
+        cls.ENDPOINT = endpoint
+        cls.USES_ACCELERATOR = uses_accelerator
+        cls.AB_VARIANT = ab_variant
+        return cls
+
+    return declare
 
 
 def drop_none(values: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from rayctl.apps.base import BundledApp, Endpoint, SampleRequest, drop_none
+from rayctl.apps.base import BundledApp, Endpoint, SampleRequest, app_type, drop_none
 from rayctl.apps.contract import Arg, Contract, device_arg
 
 DEFAULT_LABELS = ["sports", "technology", "politics", "business", "entertainment", "health"]
@@ -26,17 +26,12 @@ def max_ongoing_for_batch(max_batch_size: int) -> int:
     return max(2 * max_batch_size, 16)
 
 
+@app_type(
+    order=50, import_path="serve_apps.classifier:app_builder", deployments=("BatchClassifier",), contract=CONTRACT,
+    endpoint=Endpoint("POST", "/classify"), uses_accelerator=True, ab_variant=True,
+)
 class ClassifierApp(BundledApp):
     """A batched text classifier (`@serve.batch`), `POST <route>/classify`."""
-
-    TYPE: ClassVar[str] = "classifier"
-    ORDER: ClassVar[int] = 50
-    IMPORT_PATH: ClassVar[str] = "serve_apps.classifier:app_builder"
-    DEPLOYMENTS: ClassVar[tuple[str, ...]] = ("BatchClassifier",)
-    CONTRACT: ClassVar[Contract] = CONTRACT
-    ENDPOINT: ClassVar[Endpoint] = Endpoint("POST", "/classify")
-    USES_ACCELERATOR: ClassVar[bool] = True
-    AB_VARIANT: ClassVar[bool] = True
 
     type: Literal["classifier"] = Field(description="Application type.")
     model: str | None = Field(None, description="Sentence-embedding model path or id (CPU default: bundled MiniLM).")

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from rayctl.apps.base import AppBase
+from rayctl.apps.base import AppBase, app_type
 from rayctl.spec.deployment import DeploymentOptions
 
 
+@app_type(order=900)
 class CustomApp(AppBase):
     """Any Ray Serve application: your own import path and args."""
-
-    TYPE: ClassVar[str] = "custom"
-    ORDER: ClassVar[int] = 900
 
     type: Literal["custom"] = Field(description="Application type.")
     import_path_: str = Field(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from rayctl.apps.base import BundledApp, Endpoint
+from rayctl.apps.base import BundledApp, Endpoint, app_type
 from rayctl.apps.contract import Arg, Contract, device_arg
 
 DEFAULT_MESSAGE = "Hello from Ray Serve"
@@ -17,16 +17,12 @@ CONTRACT = Contract("hello", (
 ))
 
 
+@app_type(
+    order=10, import_path="serve_apps.hello:app_builder", deployments=("Hello",), contract=CONTRACT,
+    endpoint=Endpoint("GET"), ab_variant=True,
+)
 class HelloApp(BundledApp):
     """A minimal app that answers with a message: the smallest end-to-end check."""
-
-    TYPE: ClassVar[str] = "hello"
-    ORDER: ClassVar[int] = 10
-    IMPORT_PATH: ClassVar[str] = "serve_apps.hello:app_builder"
-    DEPLOYMENTS: ClassVar[tuple[str, ...]] = ("Hello",)
-    CONTRACT: ClassVar[Contract] = CONTRACT
-    ENDPOINT: ClassVar[Endpoint] = Endpoint("GET")
-    AB_VARIANT: ClassVar[bool] = True
 
     type: Literal["hello"] = Field(description="Application type.")
     message: str = Field(DEFAULT_MESSAGE, description="The message the app answers with.")

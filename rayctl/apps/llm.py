@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from rayctl.apps.base import BundledApp, Endpoint
+from rayctl.apps.base import BundledApp, Endpoint, app_type
 from rayctl.apps.contract import REQUIRED, Arg, Contract, device_arg
 from rayctl.spec.base import INT32_MAX, SpecModel
 from rayctl.spec.deployment import DeploymentOptions, PlacementStrategy
@@ -41,16 +41,12 @@ class LLMModel(SpecModel):
     tokenizer_source: str | None = Field(None, description="Where to load the tokenizer from (default: source).")
 
 
+@app_type(
+    order=20, import_path="serve_apps.llm:app_builder", deployments=(), contract=CONTRACT,
+    endpoint=Endpoint("GET", "/v1/models"), uses_accelerator=True,
+)
 class LLMApp(BundledApp):
     """Ray Serve LLM (vLLM engine) behind an OpenAI-compatible API."""
-
-    TYPE: ClassVar[str] = "llm"
-    ORDER: ClassVar[int] = 20
-    IMPORT_PATH: ClassVar[str] = "serve_apps.llm:app_builder"
-    DEPLOYMENTS: ClassVar[tuple[str, ...]] = ()
-    CONTRACT: ClassVar[Contract] = CONTRACT
-    ENDPOINT: ClassVar[Endpoint] = Endpoint("GET", "/v1/models")
-    USES_ACCELERATOR: ClassVar[bool] = True
 
     type: Literal["llm"] = Field(description="Application type.")
     model: LLMModel = Field(description="The model to serve.")

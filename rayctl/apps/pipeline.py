@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from rayctl.apps.base import SAMPLE_TEXT, BundledApp, Endpoint, SampleRequest, drop_none
+from rayctl.apps.base import SAMPLE_TEXT, BundledApp, Endpoint, SampleRequest, app_type, drop_none
 from rayctl.apps.contract import Arg, Contract, device_arg
 
 CONTRACT = Contract("pipeline", (
@@ -20,17 +20,13 @@ CONTRACT = Contract("pipeline", (
 ))
 
 
+@app_type(
+    order=40, import_path="serve_apps.pipeline:app_builder",
+    deployments=("Preprocessor", "SentimentAnalyzer", "Summarizer", "PipelineIngress"), contract=CONTRACT,
+    endpoint=Endpoint("POST", "/analyze"), uses_accelerator=True, ab_variant=True,
+)
 class PipelineApp(BundledApp):
     """Preprocess, then sentiment and summary in parallel (`POST <route>/analyze`)."""
-
-    TYPE: ClassVar[str] = "pipeline"
-    ORDER: ClassVar[int] = 40
-    IMPORT_PATH: ClassVar[str] = "serve_apps.pipeline:app_builder"
-    DEPLOYMENTS: ClassVar[tuple[str, ...]] = ("Preprocessor", "SentimentAnalyzer", "Summarizer", "PipelineIngress")
-    CONTRACT: ClassVar[Contract] = CONTRACT
-    ENDPOINT: ClassVar[Endpoint] = Endpoint("POST", "/analyze")
-    USES_ACCELERATOR: ClassVar[bool] = True
-    AB_VARIANT: ClassVar[bool] = True
 
     type: Literal["pipeline"] = Field(description="Application type.")
     sentiment_model: str | None = Field(None, description="GPU: Hugging Face sentiment model id.")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from rayctl.apps.base import BundledApp, Endpoint, SampleRequest
+from rayctl.apps.base import BundledApp, Endpoint, SampleRequest, app_type
 from rayctl.apps.contract import REQUIRED, Arg, Contract, device_arg
 from rayctl.apps.llm import GPU_ONLY_ENGINE_KWARGS, MAX_ENGINE_GPUS
 from rayctl.spec.profile import TINY_MODEL_PATH, CpuProfileSettings
@@ -24,16 +24,12 @@ CONTRACT = Contract("vllm", (
 ))
 
 
+@app_type(
+    order=30, import_path="serve_apps.vllm_app:app_builder", deployments=("VLLMDeployment",), contract=CONTRACT,
+    endpoint=Endpoint("POST", "/generate"), uses_accelerator=True,
+)
 class VLLMApp(BundledApp):
     """The custom vLLM deployment (vLLM's async engine behind a small JSON API)."""
-
-    TYPE: ClassVar[str] = "vllm"
-    ORDER: ClassVar[int] = 30
-    IMPORT_PATH: ClassVar[str] = "serve_apps.vllm_app:app_builder"
-    DEPLOYMENTS: ClassVar[tuple[str, ...]] = ("VLLMDeployment",)
-    CONTRACT: ClassVar[Contract] = CONTRACT
-    ENDPOINT: ClassVar[Endpoint] = Endpoint("POST", "/generate")
-    USES_ACCELERATOR: ClassVar[bool] = True
 
     type: Literal["vllm"] = Field(description="Application type.")
     model: str = Field(description="Hugging Face repo id or local path of the model.")

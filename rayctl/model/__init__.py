@@ -11,61 +11,20 @@ Layering: this package reads only rayctl.findings, rayctl.quantity, rayctl.helm_
 PyYAML; it never imports validate, render, plan, k8s or cli.
 """
 
+from rayctl.model import types
 from rayctl.model.defaults import WORKER_GROUP_DEFAULTS, apply_schema_defaults
 from rayctl.model.parse import parse_conditions, parse_container, parse_raycluster, parse_rayservice
 from rayctl.model.read import Reader
 from rayctl.model.resources import PodRequests, RayResources, is_gpu_resource
-from rayctl.model.types import (
-    HEAD_GROUP,
-    UPGRADE_STRATEGIES,
-    AppStatus,
-    ClusterConfig,
-    Condition,
-    Container,
-    DeploymentStatus,
-    EnvVar,
-    HeadGroup,
-    Metadata,
-    PodTemplate,
-    RayClusterModel,
-    RayServiceModel,
-    RayServiceSpec,
-    RayServiceStatus,
-    ServeApp,
-    ServeConfig,
-    ServiceStatus,
-    UpgradeStrategy,
-    WorkerGroup,
-    find_condition,
-)
+from rayctl.model.types import *  # noqa: F403  (the typed model's names, listed once: types.__all__)
 
 __all__ = [
-    "HEAD_GROUP",
-    "UPGRADE_STRATEGIES",
+    *types.__all__,
     "WORKER_GROUP_DEFAULTS",
-    "AppStatus",
-    "ClusterConfig",
-    "Condition",
-    "Container",
-    "DeploymentStatus",
-    "EnvVar",
-    "HeadGroup",
-    "Metadata",
     "PodRequests",
-    "PodTemplate",
-    "RayClusterModel",
     "RayResources",
-    "RayServiceModel",
-    "RayServiceSpec",
-    "RayServiceStatus",
     "Reader",
-    "ServeApp",
-    "ServeConfig",
-    "ServiceStatus",
-    "UpgradeStrategy",
-    "WorkerGroup",
     "apply_schema_defaults",
-    "find_condition",
     "is_gpu_resource",
     "parse_conditions",
     "parse_container",

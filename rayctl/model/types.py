@@ -14,6 +14,13 @@ from typing import Any, Literal
 
 from rayctl.model.resources import PodRequests, RayResources
 
+__all__ = [  # what `rayctl.model` re-exports
+    "HEAD_GROUP", "UPGRADE_STRATEGIES", "AppStatus", "ClusterConfig", "Condition", "Container", "DeploymentStatus",
+    "EnvVar", "HeadGroup", "Metadata", "PodTemplate", "RayClusterModel", "RayServiceModel", "RayServiceSpec",
+    "RayServiceStatus", "ServeApp", "ServeConfig", "ServeStatus", "ServiceStatus", "UpgradeStrategy", "WorkerGroup",
+    "find_condition",
+]
+
 UpgradeStrategy = Literal["NewCluster", "NewClusterWithIncrementalUpgrade", "None"]
 UPGRADE_STRATEGIES: tuple[UpgradeStrategy, ...] = ("NewCluster", "NewClusterWithIncrementalUpgrade", "None")
 HEAD_GROUP = "headgroup"  # the ray.io/group label of the head pod
@@ -213,17 +220,24 @@ def find_condition(conditions: tuple[Condition, ...], cond_type: str) -> Conditi
 
 
 @dataclass(frozen=True)
-class DeploymentStatus:
+class ServeStatus:
+    """What KubeRay reports for one Serve application or deployment: its status (RUNNING, DEPLOYING, UNHEALTHY,
+    ...) and Serve's message."""
+
     name: str
     status: str = ""
     message: str = ""
 
 
 @dataclass(frozen=True)
-class AppStatus:
-    name: str
-    status: str = ""
-    message: str = ""
+class DeploymentStatus(ServeStatus):
+    """One deployment of a Serve application (`serveDeploymentStatuses`)."""
+
+
+@dataclass(frozen=True)
+class AppStatus(ServeStatus):
+    """One Serve application (`applicationStatuses`) and its deployments."""
+
     deployments: tuple[DeploymentStatus, ...] = ()
 
 

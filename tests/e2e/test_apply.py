@@ -17,11 +17,10 @@ import pytest
 from .test_apply_helpers import (
     EXAMPLES,
     cluster_pods,
-    drop_namespace,
     kget,
     kubectl,
     load_example,
-    new_namespace,
+    namespace,
     rayctl,
     wait_cluster_and_pods,
     write_spec,
@@ -44,8 +43,7 @@ def _gpus(resources: dict[str, Any]) -> str | None:
 def test_apply_example_creates_cluster_and_pods(control_plane: Any, example: str) -> None:
     cp = control_plane
     name = load_example(example)["name"]
-    ns = new_namespace(cp, "apply")
-    try:
+    with namespace(cp, "apply") as ns:
         proc = rayctl(cp, "apply", str(EXAMPLES / example), "-n", ns)
         assert proc.returncode == 0, proc.stderr
         assert f"rayservice.ray.io/{name} created" in proc.stdout
@@ -87,14 +85,11 @@ def test_apply_example_creates_cluster_and_pods(control_plane: Any, example: str
                 assert node.startswith("kwok-gpu-"), (pod["metadata"]["name"], node)
                 labels = kget(cp, "node", node)["metadata"]["labels"]
                 assert labels["nvidia.com/gpu.present"] == "true"
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_apply_twice_is_unchanged(control_plane: Any) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "twice")
-    try:
+    with namespace(cp, "twice") as ns:
         spec = str(EXAMPLES / "hello.yaml")
         first = rayctl(cp, "apply", spec, "-n", ns)
         assert first.returncode == 0 and "rayservice.ray.io/hello created" in first.stdout, first.stderr
@@ -111,8 +106,6 @@ def test_apply_twice_is_unchanged(control_plane: Any) -> None:
         assert third.returncode == 0
         assert json.loads(third.stdout)["metadata"]["name"] == "hello"
         assert "rayservice.ray.io/hello unchanged" in third.stderr
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_dry_run_server_is_not_persisted(control_plane: Any) -> None:
@@ -125,20 +118,16 @@ def test_dry_run_server_is_not_persisted(control_plane: Any) -> None:
     assert proc.returncode == 0, proc.stderr
     assert f"namespace/{ns} created (server dry run)" in proc.stdout
     assert kubectl(cp, "get", "namespace", ns, check=False).returncode != 0
-    ns2 = new_namespace(cp, "dry")
-    try:
+    with namespace(cp, "dry") as ns2:
         proc = rayctl(cp, "apply", str(EXAMPLES / "hello.yaml"), "-n", ns2, "--dry-run=server")
         assert proc.returncode == 0, proc.stderr
         assert "rayservice.ray.io/hello created (server dry run)" in proc.stdout
         assert kget(cp, "rayservices", "-n", ns2)["items"] == []
-    finally:
-        drop_namespace(cp, ns2)
 
 
 def test_conflict_with_other_field_manager_is_refused(control_plane: Any, tmp_path: Path) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "conflict")
-    try:
+    with namespace(cp, "conflict") as ns:
         spec = str(EXAMPLES / "hello.yaml")
         assert rayctl(cp, "apply", spec, "-n", ns).returncode == 0
         other = {
@@ -167,16 +156,13 @@ def test_conflict_with_other_field_manager_is_refused(control_plane: Any, tmp_pa
         assert forced.returncode == 0, forced.stderr
         assert "rayservice.ray.io/hello configured" in forced.stdout
         assert kget(cp, "rayservice", "hello", "-n", ns)["spec"]["upgradeStrategy"]["type"] == "NewCluster"
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_wait_timeout_prints_diagnosis(control_plane: Any, tmp_path: Path) -> None:
     """No Ray runs on kwok nodes, so the RayService never gets Ready: --wait must time out with exit 6 and a
     diagnosis (here: the GPU worker that cannot be scheduled because it asks for more GPUs than a node has)."""
     cp = control_plane
-    ns = new_namespace(cp, "wait")
-    try:
+    with namespace(cp, "wait") as ns:
         spec = write_spec(
             tmp_path, load_example("llama-8b.yaml"), lambda s: s["workerGroups"][0].__setitem__("gpus", 16)
         )
@@ -186,8 +172,6 @@ def test_wait_timeout_prints_diagnosis(control_plane: Any, tmp_path: Path) -> No
         assert "diagnosis:" in proc.stderr and "Ready=False" in proc.stderr
         assert "Insufficient nvidia.com/gpu" in proc.stderr
         assert "Traceback" not in proc.stderr
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_unreachable_cluster_is_one_line(control_plane: Any, tmp_path: Path) -> None:
@@ -211,8 +195,7 @@ def test_401_and_403_are_one_line(control_plane: Any, tmp_path: Path) -> None:
     import yaml
 
     cp = control_plane
-    ns = new_namespace(cp, "rbac")
-    try:
+    with namespace(cp, "rbac") as ns:
         kubectl(cp, "-n", ns, "create", "serviceaccount", "bob")
         token = kubectl(cp, "-n", ns, "create", "token", "bob").stdout.strip()
         cfg = yaml.safe_load(Path(cp.kubeconfig).read_text())
@@ -249,5 +232,3 @@ def test_401_and_403_are_one_line(control_plane: Any, tmp_path: Path) -> None:
         assert proc.returncode == 4, proc.stderr
         assert "401 Unauthorized" in proc.stderr and "credentials" in proc.stderr
         assert "Traceback" not in proc.stderr
-    finally:
-        drop_namespace(cp, ns)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,15 +55,16 @@ def kget(cp: Any, *args: str) -> Any:
     return json.loads(kubectl(cp, "get", *args, "-o", "json").stdout)
 
 
-def new_namespace(cp: Any, prefix: str) -> str:
+@contextlib.contextmanager
+def namespace(cp: Any, prefix: str) -> Iterator[str]:
+    """A new namespace `<prefix>-<random>` for one test, deleted afterwards (pass or fail) with a wait, so the next
+    test finds the (small) kwok node pools free again."""
     ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
     kubectl(cp, "create", "namespace", ns)
-    return ns
-
-
-def drop_namespace(cp: Any, ns: str) -> None:
-    """Delete the namespace and wait, so the next test finds the (small) kwok node pools free again."""
-    kubectl(cp, "delete", "namespace", ns, "--wait=true", "--timeout=90s", check=False)
+    try:
+        yield ns
+    finally:
+        kubectl(cp, "delete", "namespace", ns, "--wait=true", "--timeout=90s", check=False)
 
 
 def load_example(name: str) -> dict[str, Any]:

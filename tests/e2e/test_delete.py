@@ -8,9 +8,8 @@ import pytest
 
 from .test_apply_helpers import (
     EXAMPLES,
-    drop_namespace,
     kget,
-    new_namespace,
+    namespace,
     rayclusters,
     rayctl,
     wait_cluster_and_pods,
@@ -21,8 +20,7 @@ pytestmark = pytest.mark.e2e
 
 def test_delete_removes_everything(control_plane: Any) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "delete")
-    try:
+    with namespace(cp, "delete") as ns:
         assert rayctl(cp, "apply", str(EXAMPLES / "hello.yaml"), "-n", ns).returncode == 0
         cluster = wait_cluster_and_pods(cp, ns, "hello")
         # stdin is not a TTY: refuse without -y
@@ -44,17 +42,12 @@ def test_delete_removes_everything(control_plane: Any) -> None:
         assert "not found" in proc.stderr
         proc = rayctl(cp, "delete", "hello", "-n", ns, "-y", "--ignore-not-found")
         assert proc.returncode == 0
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_delete_no_wait(control_plane: Any) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "delnw")
-    try:
+    with namespace(cp, "delnw") as ns:
         assert rayctl(cp, "apply", str(EXAMPLES / "hello.yaml"), "-n", ns).returncode == 0
         proc = rayctl(cp, "delete", "hello", "-n", ns, "-y", "--no-wait")
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == "rayservice.ray.io/hello deleted"
-    finally:
-        drop_namespace(cp, ns)

@@ -25,10 +25,9 @@ import pytest
 
 from .test_apply_helpers import (
     cluster_pods,
-    drop_namespace,
     kubectl,
     load_example,
-    new_namespace,
+    namespace,
     rayclusters,
     rayctl,
     wait_cluster_and_pods,
@@ -95,8 +94,7 @@ def test_prediction_matches_operator(
     new_cluster: bool,
 ) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "diff")
-    try:
+    with namespace(cp, "diff") as ns:
         base = load_example("hello.yaml")
         base.setdefault("head", {})["nodeSelector"] = {"rayctl.dev/pool": "held"}
         if baseline is not None:
@@ -187,8 +185,6 @@ def test_prediction_matches_operator(
         # and the diff is clean again afterwards
         proc = rayctl(cp, "diff", str(changed_path), "-n", ns)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_diff_errors_exit_ge_2(control_plane: Any, tmp_path: Path) -> None:
@@ -202,8 +198,7 @@ def test_diff_errors_exit_ge_2(control_plane: Any, tmp_path: Path) -> None:
 def test_blue_green_extra_gpus_match_new_cluster(control_plane: Any, tmp_path: Path) -> None:
     """The extra pods/GPUs the plan announces for a blue/green upgrade are what the new RayCluster asks for."""
     cp = control_plane
-    ns = new_namespace(cp, "bluegreen")
-    try:
+    with namespace(cp, "bluegreen") as ns:
         base = load_example("llama-8b.yaml")
         base.setdefault("head", {})["nodeSelector"] = {"rayctl.dev/pool": "held"}  # see the module docstring
         base_path = write_spec(tmp_path, base, name="base.yaml")
@@ -241,5 +236,3 @@ def test_blue_green_extra_gpus_match_new_cluster(control_plane: Any, tmp_path: P
         assert (len(pods), gpus) == (extra["pods"], extra["gpus"])
         # both clusters exist at the same time (the old one is only deleted after the switch)
         assert {c["metadata"]["name"] for c in rayclusters(cp, ns, "llama-8b")} >= {original}
-    finally:
-        drop_namespace(cp, ns)

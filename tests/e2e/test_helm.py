@@ -20,11 +20,10 @@ from tests.helm.conftest import tool_paths
 
 from .test_apply_helpers import (
     EXAMPLES,
-    drop_namespace,
     kget,
     kubectl,
     load_example,
-    new_namespace,
+    namespace,
     rayclusters,
     rayctl,
     wait_for,
@@ -81,8 +80,7 @@ def test_helm_install_builds_the_same_raycluster_as_rayctl_apply(control_plane: 
     cp = control_plane
     spec, path = _spec(tmp_path, example, "spec.yaml")
     name = spec["name"]
-    by_rayctl, by_helm = new_namespace(cp, "apply"), new_namespace(cp, "helm")
-    try:
+    with namespace(cp, "apply") as by_rayctl, namespace(cp, "helm") as by_helm:
         assert rayctl(cp, "apply", str(path), "-n", by_rayctl).returncode == 0
         _helm(helm, cp, "install", name, str(CHART), "-f", str(path), "-n", by_helm)
         ours, theirs = _cluster(cp, by_rayctl, name), _cluster(cp, by_helm, name)
@@ -95,9 +93,6 @@ def test_helm_install_builds_the_same_raycluster_as_rayctl_apply(control_plane: 
         assert service["spec"]["rayClusterConfig"] == applied["spec"]["rayClusterConfig"]
         label = "rayctl.dev/spec-hash"
         assert service["metadata"]["labels"][label] == applied["metadata"]["labels"][label]
-    finally:
-        drop_namespace(cp, by_rayctl)
-        drop_namespace(cp, by_helm)
 
 
 def _held_hello(tmp_path: Path, name: str, message: str) -> Path:
@@ -111,8 +106,7 @@ def _held_hello(tmp_path: Path, name: str, message: str) -> Path:
 
 def test_helm_upgrade_of_serve_config_keeps_the_cluster(control_plane: Any, helm: Helm, tmp_path: Path) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "helmup")
-    try:
+    with namespace(cp, "helmup") as ns:
         base = _held_hello(tmp_path, "base.yaml", "first")
         changed = _held_hello(tmp_path, "changed.yaml", "changed by helm upgrade")
         _helm(helm, cp, "install", "hello", str(CHART), "-f", str(base), "-n", ns)
@@ -127,14 +121,11 @@ def test_helm_upgrade_of_serve_config_keeps_the_cluster(control_plane: Any, helm
         assert [c["metadata"]["name"] for c in clusters] == [original["metadata"]["name"]]
         assert clusters[0]["spec"] == original["spec"]
         assert clusters[0]["metadata"]["annotations"][HASH] == original["metadata"]["annotations"][HASH]
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_rayctl_status_and_diff_on_a_helm_release(control_plane: Any, helm: Helm, tmp_path: Path) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "helmrd")
-    try:
+    with namespace(cp, "helmrd") as ns:
         spec = _held_hello(tmp_path, "spec.yaml", "hello")
         _helm(helm, cp, "install", "hello", str(CHART), "-f", str(spec), "-n", ns)
         cluster = _cluster(cp, ns, "hello")
@@ -162,16 +153,13 @@ def test_rayctl_status_and_diff_on_a_helm_release(control_plane: Any, helm: Helm
         [desired] = [d for d in parse_documents(rendered) if d["kind"] == "RayService"]
         assert go_yaml(live["spec"]["serveConfigV2"]) == go_yaml(desired["spec"]["serveConfigV2"])
         assert live["metadata"]["labels"][SPEC_HASH] == desired["metadata"]["labels"][SPEC_HASH]
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_move_between_rayctl_and_helm_keeps_the_cluster(control_plane: Any, helm: Helm, tmp_path: Path) -> None:
     """The README's commands: `rayctl apply` -> `helm install --take-ownership --force-conflicts` -> drop the release
     record -> `rayctl apply --force-conflicts`; the RayCluster is never rebuilt."""
     cp = control_plane
-    ns = new_namespace(cp, "helmmv")
-    try:
+    with namespace(cp, "helmmv") as ns:
         spec = _held_hello(tmp_path, "spec.yaml", "hello")
         assert rayctl(cp, "apply", str(spec), "-n", ns).returncode == 0
         original = _cluster(cp, ns, "hello")["metadata"]["name"]
@@ -193,5 +181,3 @@ def test_move_between_rayctl_and_helm_keeps_the_cluster(control_plane: Any, helm
         assert rayctl(cp, "diff", str(spec), "-n", ns).returncode == 0
         time.sleep(SETTLE_S)
         assert [c["metadata"]["name"] for c in rayclusters(cp, ns, "hello")] == [original]
-    finally:
-        drop_namespace(cp, ns)

@@ -12,10 +12,9 @@ import yaml
 from .test_apply_helpers import (
     EXAMPLES,
     cluster_pods,
-    drop_namespace,
     kget,
     load_example,
-    new_namespace,
+    namespace,
     rayctl,
     wait_cluster_and_pods,
     wait_for,
@@ -27,8 +26,7 @@ pytestmark = pytest.mark.e2e
 
 def test_status_matches_cluster(control_plane: Any, tmp_path: Path) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "status")
-    try:
+    with namespace(cp, "status") as ns:
         # 3 GPU workers of 8 GPUs on 2 GPU nodes with 8 GPUs each: at most 2 run, at least 1 stays Pending
         spec = write_spec(
             tmp_path,
@@ -84,8 +82,6 @@ def test_status_matches_cluster(control_plane: Any, tmp_path: Path) -> None:
         # yaml output parses to the same data
         as_yaml = yaml.safe_load(rayctl(cp, "status", "llama-8b", "-n", ns, "-o", "yaml").stdout)
         assert as_yaml["name"] == "llama-8b" and as_yaml["namespace"] == ns
-    finally:
-        drop_namespace(cp, ns)
 
 
 def test_status_not_found_and_bad_output(control_plane: Any) -> None:
@@ -100,8 +96,7 @@ def test_status_not_found_and_bad_output(control_plane: Any) -> None:
 def test_status_default_namespace_from_context(control_plane: Any, tmp_path: Path) -> None:
     """Without -n, status uses the kubeconfig context's namespace (kubectl convention)."""
     cp = control_plane
-    ns = new_namespace(cp, "ctxns")
-    try:
+    with namespace(cp, "ctxns") as ns:
         assert rayctl(cp, "apply", str(EXAMPLES / "hello.yaml"), "-n", ns).returncode == 0
         cfg = yaml.safe_load(Path(cp.kubeconfig).read_text())
         for ctx in cfg["contexts"]:
@@ -115,5 +110,3 @@ def test_status_default_namespace_from_context(control_plane: Any, tmp_path: Pat
         proc = rayctl(CP, "status", "hello", "-o", "json")
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["namespace"] == ns
-    finally:
-        drop_namespace(cp, ns)

@@ -12,16 +12,7 @@ import yaml
 
 from rayctl.workflow import render_file
 
-from .test_apply_helpers import (
-    EXAMPLES,
-    cluster_pods,
-    drop_namespace,
-    kget,
-    kubectl,
-    new_namespace,
-    rayctl,
-    wait_cluster_and_pods,
-)
+from .test_apply_helpers import EXAMPLES, cluster_pods, kget, kubectl, namespace, rayctl, wait_cluster_and_pods
 
 pytestmark = pytest.mark.e2e
 
@@ -54,25 +45,24 @@ def test_apply_findings_name_the_spec_line(control_plane: Any, tmp_path: Path) -
 
 def test_cpu_profile_of_a_gpu_example_lands_on_the_cpu_pool(control_plane: Any) -> None:
     cp = control_plane
-    ns = new_namespace(cp, "cpuprofile")
-    try:
-        diff = rayctl(cp, "diff", str(EXAMPLES / "llama-8b.yaml"), "-n", ns, "--profile", "cpu")
-        assert diff.returncode == 1 and "create" in diff.stdout, diff.stderr
-        proc = rayctl(cp, "apply", str(EXAMPLES / "llama-8b.yaml"), "-n", ns, "--profile", "cpu")
-        assert proc.returncode == 0, proc.stderr
-        cluster = wait_cluster_and_pods(cp, ns, "llama-8b")
-        pods = cluster_pods(cp, ns, cluster["metadata"]["name"])
-        for pod in pods:
-            spec = pod["spec"]
-            assert "nvidia.com/gpu" not in str(spec["containers"][0]["resources"])
-            assert not any("gpu" in k for k in (spec.get("nodeSelector") or {}))
-            node = kget(cp, "node", spec["nodeName"])
-            assert node["metadata"]["labels"].get("rayctl.dev/pool") == "cpu", spec["nodeName"]
-        again = rayctl(cp, "diff", str(EXAMPLES / "llama-8b.yaml"), "-n", ns, "--profile", "cpu")
-        assert again.returncode == 0, again.stdout + again.stderr
-        # the GPU rendering of the same spec is a change the planner classifies as a new cluster
-        gpu = rayctl(cp, "diff", str(EXAMPLES / "llama-8b.yaml"), "-n", ns)
-        assert gpu.returncode == 1 and "new_cluster" in gpu.stdout, gpu.stdout
-    finally:
-        kubectl(cp, "delete", "rayservice", "llama-8b", "-n", ns, "--wait=false", check=False)
-        drop_namespace(cp, ns)
+    with namespace(cp, "cpuprofile") as ns:
+        try:
+            diff = rayctl(cp, "diff", str(EXAMPLES / "llama-8b.yaml"), "-n", ns, "--profile", "cpu")
+            assert diff.returncode == 1 and "create" in diff.stdout, diff.stderr
+            proc = rayctl(cp, "apply", str(EXAMPLES / "llama-8b.yaml"), "-n", ns, "--profile", "cpu")
+            assert proc.returncode == 0, proc.stderr
+            cluster = wait_cluster_and_pods(cp, ns, "llama-8b")
+            pods = cluster_pods(cp, ns, cluster["metadata"]["name"])
+            for pod in pods:
+                spec = pod["spec"]
+                assert "nvidia.com/gpu" not in str(spec["containers"][0]["resources"])
+                assert not any("gpu" in k for k in (spec.get("nodeSelector") or {}))
+                node = kget(cp, "node", spec["nodeName"])
+                assert node["metadata"]["labels"].get("rayctl.dev/pool") == "cpu", spec["nodeName"]
+            again = rayctl(cp, "diff", str(EXAMPLES / "llama-8b.yaml"), "-n", ns, "--profile", "cpu")
+            assert again.returncode == 0, again.stdout + again.stderr
+            # the GPU rendering of the same spec is a change the planner classifies as a new cluster
+            gpu = rayctl(cp, "diff", str(EXAMPLES / "llama-8b.yaml"), "-n", ns)
+            assert gpu.returncode == 1 and "new_cluster" in gpu.stdout, gpu.stdout
+        finally:
+            kubectl(cp, "delete", "rayservice", "llama-8b", "-n", ns, "--wait=false", check=False)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import typing
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from pydantic import Field
 
 from rayctl.apps import ab_variant_types, app_types, by_import_path
-from rayctl.apps.base import AppBase
+from rayctl.apps.base import AppBase, BundledApp, Endpoint, app_type
 from rayctl.apps.contract import REQUIRED, Arg, Contract, device_arg
 from rayctl.render.serve_config import application_config
 
@@ -66,6 +67,39 @@ def test_spec_lower_bounds_equal_contract_minimums(cls: type[AppBase]) -> None:
             continue
         bounds = [getattr(m, "ge", None) for m in field.metadata if getattr(m, "ge", None) is not None]
         assert bounds == ([] if cls.CONTRACT[name].minimum is None else [cls.CONTRACT[name].minimum]), (cls.TYPE, name)
+
+
+def test_app_type_reads_the_type_name_from_the_type_field() -> None:
+    contract = Contract("toy", (device_arg("cpu"),))
+
+    @app_type(order=5, import_path="toy:app", deployments=("Toy",), contract=contract, endpoint=Endpoint("POST", "/t"))
+    class ToyApp(BundledApp):
+        type: Literal["toy"] = Field(description="Application type.")
+
+    assert (ToyApp.TYPE, ToyApp.ORDER, ToyApp.IMPORT_PATH, ToyApp.DEPLOYMENTS) == ("toy", 5, "toy:app", ("Toy",))
+    assert ToyApp.CONTRACT is contract and (ToyApp.ENDPOINT.method, ToyApp.ENDPOINT.path) == ("POST", "/t")
+    assert not ToyApp.USES_ACCELERATOR and not ToyApp.AB_VARIANT
+    assert BundledApp.TYPE == "" and BundledApp.DEPLOYMENTS == ()  # the base class is left alone
+
+
+def test_app_type_refuses_a_contract_of_another_type() -> None:
+    with pytest.raises(TypeError, match="is type 'toy' but its contract is for 'hello'"):
+        @app_type(order=5, contract=Contract("hello", ()))
+        class ToyApp(BundledApp):
+            type: Literal["toy"] = Field(description="Application type.")
+
+
+@pytest.mark.parametrize("annotation", [str, Literal["a", "b"], Literal[1]], ids=["str", "two-names", "int"])
+def test_app_type_needs_a_one_name_type_field(annotation: Any) -> None:
+    namespace = {"__annotations__": {"type": annotation}, "type": Field(description="Application type.")}
+    toy = typing.cast(type[BundledApp], type("ToyApp", (BundledApp,), namespace))
+    with pytest.raises(TypeError, match=r"ToyApp needs a field `type: Literal\["):
+        app_type(order=5)(toy)
+
+
+def test_app_type_needs_a_type_field() -> None:
+    with pytest.raises(TypeError, match="needs a field `type"):
+        app_type(order=5)(BundledApp)
 
 
 def test_by_import_path() -> None:

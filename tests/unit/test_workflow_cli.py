@@ -207,24 +207,20 @@ def test_init_refuses_missing_dirs_and_directories(tmp_path: Path, where: str, w
 
 
 TOY_REGISTRY = '''"""A toy application type kept outside rayctl (registered through $RAYCTL_APP_MODULES)."""
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from rayctl.apps.base import BundledApp, Endpoint, SampleRequest
+from rayctl.apps.base import BundledApp, Endpoint, SampleRequest, app_type
 from rayctl.apps.contract import Arg, Contract, device_arg
 
 CONTRACT = Contract("echo", (Arg("greeting", (str,), "hi"), device_arg("cpu")))
 
 
+@app_type(order=1000, import_path="toy_echo_app:app_builder", deployments=("Echo",), contract=CONTRACT,
+          endpoint=Endpoint("POST", "/echo"))
 class EchoApp(BundledApp):
     """Echoes the request body with a greeting."""
-
-    TYPE: ClassVar[str] = "echo"
-    IMPORT_PATH: ClassVar[str] = "toy_echo_app:app_builder"
-    DEPLOYMENTS: ClassVar[tuple[str, ...]] = ("Echo",)
-    CONTRACT: ClassVar[Contract] = CONTRACT
-    ENDPOINT: ClassVar[Endpoint] = Endpoint("POST", "/echo")
 
     type: Literal["echo"] = Field(description="Application type.")
     greeting: str = Field("hi", description="What the echo starts with.")
