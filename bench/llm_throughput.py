@@ -99,15 +99,10 @@ class BareEngine:
 
 
 def start_serve() -> Any:
-    import socket
-
     import ray
     from ray import serve
 
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
+    from rayctl.localrun import free_port
 
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     ray.init(

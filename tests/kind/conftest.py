@@ -18,7 +18,6 @@ import copy
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rayctl.localrun import free_port
 from tests.conftest import ROOT, kuberay_crd_dir, skip_or_fail
 
 KIND_DIR = ROOT / "hack" / "kind"
@@ -77,12 +77,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("kind: measured")
         for line in MEASURED:
             terminalreporter.write_line(line)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

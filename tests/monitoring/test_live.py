@@ -33,12 +33,13 @@ from typing import Any
 
 import pytest
 
+from rayctl.localrun import free_port
 from rayctl.monitoring.alerts import alert_rules
 from rayctl.monitoring.dashboards import DASHBOARD_DIR
 from rayctl.monitoring.scrape import meta_label, pod_selector_labels, scrape_config
 from rayctl.spec.monitoring import AlertSettings, ScrapeConfigSettings
 from tests.conftest import EXAMPLES, skip_or_fail
-from tests.monitoring.prometheus import Prometheus, free_port, running_prometheus
+from tests.monitoring.prometheus import Prometheus, running_prometheus
 from tests.monitoring.test_promtool import GRAFANA_VARIABLES
 from tests.monitoring.tools import PromTools, dashboard_panels
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
+from rayctl.localrun import free_port
 from rayctl.monitoring.alerts import alert_rules
 from rayctl.spec.monitoring import AlertSettings
 from tests.conftest import EXAMPLES
-from tests.monitoring.prometheus import Prometheus, free_port, running_prometheus
+from tests.monitoring.prometheus import Prometheus, running_prometheus
 from tests.monitoring.test_live import (
     CLUSTER,
     NAME,

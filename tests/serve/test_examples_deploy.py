@@ -15,8 +15,9 @@ import pytest
 
 from rayctl.apps import app_types
 from rayctl.apps.llm import CONTRACT as LLM_CONTRACT
+from rayctl.localrun import free_port
 from rayctl.workflow import render_file
-from tests.serve.test_run_cmd import _free_port, _port_open, rayctl
+from tests.serve.test_run_cmd import _port_open, rayctl
 
 REPO = Path(__file__).resolve().parents[2]
 CPU_EXAMPLES = ["hello", "pipeline", "classifier", "ab-router", "autoscaled-cpu"]
@@ -52,7 +53,7 @@ def test_cpu_examples_deploy_and_answer(serve_deps: None, tmp_path: Path) -> Non
             applications.append(app)
     merged = tmp_path / "serve.json"
     merged.write_text(json.dumps({"applications": applications}))
-    port = _free_port()
+    port = free_port()
     proc = rayctl("run", "--serve-config", str(merged), "--smoke", "--port", str(port), timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for app in applications:

@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
+from rayctl.localrun import free_port
 from tests.serve.test_llm_app import MODEL_ID, llm_fuzz_targets
 from tests.serve.test_pipeline import long_text
-from tests.serve.test_run_cmd import _free_port, _listener, ctrl_c, rayctl_run_in_background
+from tests.serve.test_run_cmd import _listener, ctrl_c, rayctl_run_in_background
 
 pytestmark = pytest.mark.serve
 
@@ -61,7 +62,7 @@ def test_fuzz_through_haproxy_and_direct_streaming(serve_deps: None, tiny_model:
              "log_engine_metrics": False,
          }]}},
     ]}))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     args = ("--serve-config", str(config), "--high-throughput", "--port", str(port))
     with rayctl_run_in_background(*args, app="chat", env={"VLLM_CPU_KVCACHE_SPACE": "1"}, timeout=1200) as (proc, line):

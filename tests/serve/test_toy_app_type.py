@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.serve.test_run_cmd import _free_port, _port_open, rayctl
+from rayctl.localrun import free_port
+from tests.serve.test_run_cmd import _port_open, rayctl
 from tests.unit.test_workflow_cli import TOY_REGISTRY
 
 TOY_SERVE_APP = '''"""The toy app's Serve side: validates its args with the registry module's contract."""
@@ -40,7 +41,7 @@ def test_toy_app_type_runs_and_answers(serve_deps: None, tmp_path: Path) -> None
     spec = tmp_path / "echo.yaml"
     assert rayctl("init", str(spec), "--app-type", "echo", env=env).returncode == 0
     spec.write_text(spec.read_text().replace("type: echo", "type: echo\n      greeting: hello from a toy"))
-    port = _free_port()
+    port = free_port()
     proc = rayctl("run", str(spec), "--smoke", "--port", str(port), timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert f"echo: POST http://127.0.0.1:{port}/echo/echo -> 200" in proc.stdout, proc.stdout
