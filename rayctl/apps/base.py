@@ -186,7 +186,7 @@ AppT = TypeVar("AppT", bound=AppBase)
 
 def app_type(
     *,
-    order: int,
+    order: int = 1000,
     import_path: str = "",
     deployments: tuple[str, ...] = (),
     contract: Contract | None = None,
@@ -194,9 +194,10 @@ def app_type(
     uses_accelerator: bool = False,
     ab_variant: bool = False,
 ) -> Callable[[type[AppT]], type[AppT]]:
-    """Declares an application type's fixed facts (see `AppBase`'s class attributes for each). The type name is the
-    one value of the class's `type: Literal[...]` field, so it is written once; a contract for another type, or a
-    `type` field that is not a one-value Literal, is a TypeError when the module is imported."""
+    """Declares an application type's fixed facts (see `AppBase`'s class attributes for each; the default `order`
+    puts a type kept outside rayctl after the bundled ones). The type name is the one value of the class's
+    `type: Literal[...]` field, so it is written once; a contract for another type, or a `type` field that is not a
+    one-value Literal, is a TypeError when the module is imported."""
 
     def declare(cls: type[AppT]) -> type[AppT]:
         field_info = cls.model_fields.get("type")

@@ -94,12 +94,12 @@ def test_app_type_needs_a_one_name_type_field(annotation: Any) -> None:
     namespace = {"__annotations__": {"type": annotation}, "type": Field(description="Application type.")}
     toy = typing.cast(type[BundledApp], type("ToyApp", (BundledApp,), namespace))
     with pytest.raises(TypeError, match=r"ToyApp needs a field `type: Literal\["):
-        app_type(order=5)(toy)
+        app_type()(toy)
 
 
 def test_app_type_needs_a_type_field() -> None:
     with pytest.raises(TypeError, match="needs a field `type"):
-        app_type(order=5)(BundledApp)
+        app_type()(BundledApp)
 
 
 def test_by_import_path() -> None:

@@ -217,7 +217,7 @@ from rayctl.apps.contract import Arg, Contract, device_arg
 CONTRACT = Contract("echo", (Arg("greeting", (str,), "hi"), device_arg("cpu")))
 
 
-@app_type(order=1000, import_path="toy_echo_app:app_builder", deployments=("Echo",), contract=CONTRACT,
+@app_type(import_path="toy_echo_app:app_builder", deployments=("Echo",), contract=CONTRACT,
           endpoint=Endpoint("POST", "/echo"))
 class EchoApp(BundledApp):
     """Echoes the request body with a greeting."""
