@@ -33,6 +33,18 @@ IMPORTS_RAY = pytest.mark.xdist_group("ray")
 worker, so Ray's ~2 s import is paid once, not by every worker."""
 
 
+@pytest.fixture()
+def no_home_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An arbitrary container UID: no $HOME and no passwd entry (Path.home() raises RuntimeError), no
+    $XDG_CACHE_HOME. A test unsets the cache's own override variable itself."""
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip locally; in CI (CI=true) a missing prerequisite is a failure, never a silent skip."""
     if IN_CI:

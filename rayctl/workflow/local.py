@@ -47,5 +47,9 @@ def with_local_tiny_model(serve_config: dict[str, Any]) -> dict[str, Any]:
     except ImportError as exc:
         raise DependencyError(f"the CPU profile's tiny model needs torch, transformers and tokenizers ({exc})",
                               hint="hack/install-serve-deps.sh, or name a local model in the app's cpuModel") from exc
+    except OSError as exc:  # an unwritable cache, or none at all (rayctl.cache.NoCacheFolder: no home folder)
+        raise RayctlError(f"cannot build the CPU profile's tiny model: {exc}",
+                          hint="set $RAYCTL_TINY_MODEL_CACHE to a writable folder, or name a local model in the "
+                               "app's cpuModel") from exc
     updated: dict[str, Any] = json.loads(text.replace(json.dumps(TINY_MODEL_PATH)[1:-1], str(local)))
     return updated

@@ -84,11 +84,7 @@ def test_an_unusable_cache_folder_only_costs_the_compile(compiles: list[str], mo
     assert list(read_only.iterdir()) == [] or os.geteuid() == 0, "wrote into a read-only folder"
 
 
-def test_no_home_folder_renders_without_a_cache(compiles: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_home() -> Path:
-        raise RuntimeError("Could not determine home directory.")
-
+def test_no_home_folder_renders_without_a_cache(compiles: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                no_home_folder: None) -> None:
     monkeypatch.delenv("RAYCTL_TEMPLATE_CACHE")
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setattr(Path, "home", staticmethod(no_home))
     assert _render_fresh() == (RENDERED / SPEC.name).read_text() and compiles

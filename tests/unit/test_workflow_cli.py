@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rayctl.errors import ExitCode, RayctlError
+from rayctl.spec.profile import TINY_MODEL_PATH
 from rayctl.workflow import InvalidError, prepare
 from rayctl.workflow.crds import KNOWN_SHA256, DirCrds, pull_crds
+from rayctl.workflow.local import with_local_tiny_model
 from tests.cli import run_rayctl, run_subprocess
 from tests.conftest import EXAMPLES, RENDERED, ROOT
 
@@ -116,18 +119,13 @@ def test_a_failed_atomic_write_leaves_nothing_behind(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["a.yaml", "taken"]
 
 
-def test_no_home_folder_means_no_cache_never_a_crash(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # an arbitrary container UID: no $HOME, no passwd entry, so Path.home() raises RuntimeError
-    from rayctl.errors import RayctlError
+def test_no_home_folder_means_no_cache_never_a_crash(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     no_home_folder: None) -> None:
     from rayctl.validate import crd as crd_module
     from rayctl.workflow.crds import local_source
 
-    def no_home() -> Path:
-        raise RuntimeError("Could not determine home directory.")
-
-    for var in ("RAYCTL_CRD_CACHE", "RAYCTL_PARSED_CRD_CACHE", "RAYCTL_CRD_DIR", "XDG_CACHE_HOME"):
+    for var in ("RAYCTL_CRD_CACHE", "RAYCTL_PARSED_CRD_CACHE", "RAYCTL_CRD_DIR"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(Path, "home", staticmethod(no_home))
     assert local_source(None) is None
     with pytest.raises(RayctlError, match=r"no home folder.*RAYCTL_CRD_CACHE") as caught:
         pull_crds("v1.7.0", base_url="http://127.0.0.1:9")
@@ -137,6 +135,27 @@ def test_no_home_folder_means_no_cache_never_a_crash(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the documented way out
     crd_module._remember("key", '{"kind": "CustomResourceDefinition"}')
     assert crd_module._cached("key") == {"kind": "CustomResourceDefinition"}
+
+
+TINY_MODEL_CONFIG = {"applications": [{"args": {"model": TINY_MODEL_PATH}}]}
+"""A Serve config the CPU profile points at the CPU image's tiny model: `rayctl run` builds it into a user cache."""
+
+
+def test_tiny_model_without_a_writable_cache_is_an_error_with_the_fix(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("RAYCTL_TINY_MODEL_CACHE", str(tmp_path / "a-file"))  # mkdir below a file fails
+    with pytest.raises(RayctlError, match="cannot build the CPU profile's tiny model") as caught:
+        with_local_tiny_model(TINY_MODEL_CONFIG)
+    assert caught.value.exit_code == ExitCode.INVALID and "RAYCTL_TINY_MODEL_CACHE" in str(caught.value.hint)
+
+
+def test_tiny_model_without_a_home_folder_is_an_error_with_the_fix(monkeypatch: pytest.MonkeyPatch,
+                                                                   no_home_folder: None) -> None:
+    monkeypatch.delenv("RAYCTL_TINY_MODEL_CACHE", raising=False)
+    with pytest.raises(RayctlError, match="no home folder for rayctl's tiny-models cache") as caught:
+        with_local_tiny_model(TINY_MODEL_CONFIG)
+    assert caught.value.exit_code == ExitCode.INVALID and "RAYCTL_TINY_MODEL_CACHE" in str(caught.value.hint)
 
 
 def test_spec_without_crds_is_checked_by_rules_with_a_note(tmp_path: Path) -> None:
